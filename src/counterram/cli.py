@@ -1,0 +1,49 @@
+"""The ``counterram`` command: a thin layer over the Python API, one sub-command per job."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from counterram import __version__
+from counterram.commands.munitions import munitions
+from counterram.commands.scenario import scenario_app, scenarios, validate
+from counterram.commands.trajectory import trajectory
+
+app = typer.Typer(
+    name="counterram",
+    help=(
+        "Counter-rocket, artillery and mortar (C-RAM) kill chain in simulation: threats, radars, "
+        "tracking, warning and engagement. Simulation and decision support only."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"counterram {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """counterram: C-RAM kill chain simulation and decision support."""
+
+
+app.command("trajectory")(trajectory)
+app.command("munitions")(munitions)
+app.command("scenarios")(scenarios)
+app.command("validate")(validate)
+app.add_typer(scenario_app, name="scenario")
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

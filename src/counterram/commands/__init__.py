@@ -1,0 +1,1 @@
+"""Command-line commands: thin layers over the Python API, registered by ``counterram.cli``."""

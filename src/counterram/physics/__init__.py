@@ -1,0 +1,1 @@
+"""Exterior ballistics: atmosphere, wind, munition catalogue, batched trajectories and aiming."""
