@@ -23,10 +23,6 @@ from counterram.physics.catalogue import Munition
 from counterram.physics.trajectory import Projectiles, fly, launch_state
 from counterram.physics.wind import CALM, Wind
 
-AIM_DT_S = 0.02
-"""Integration step of the aiming flights: the same as the truth flights, so that a solution
-lands where the truth integrator will put it."""
-
 
 @dataclass(frozen=True)
 class RangeTable:
@@ -62,8 +58,16 @@ class RangeTable:
 
 def _key(m: Munition) -> tuple:
     return (
-        m.name, m.mass_kg, m.burnout_mass_kg, m.diameter_m, m.burn_time_s, m.thrust_n,
-        tuple(m.mach), tuple(m.cd), tuple(m.charges.items()), m.elevation_min_deg,
+        m.name,
+        m.mass_kg,
+        m.burnout_mass_kg,
+        m.diameter_m,
+        m.burn_time_s,
+        m.thrust_n,
+        tuple(m.mach),
+        tuple(m.cd),
+        tuple(m.charges.items()),
+        m.elevation_min_deg,
         m.elevation_max_deg,
     )
 
@@ -91,7 +95,6 @@ def _range_table(key: tuple, charge: str | None, atmosphere: Atmosphere) -> Rang
         launch_state(np.zeros((el.size, 3)), 0.0, el, v),
         Projectiles.repeat(m, el.size),
         atmosphere=atmosphere,
-        dt_s=AIM_DT_S,
     )
     return RangeTable(el, flight.range_m, flight.time_of_flight_s)
 
@@ -126,7 +129,6 @@ def max_range(
         Projectiles.repeat(munition, 2),
         atmosphere=atmosphere,
         wind=wind,
-        dt_s=AIM_DT_S,
     )
     j = int(np.nanargmax(flight.range_m))
     return float(flight.range_m[j]), float(candidates[j])
@@ -254,7 +256,6 @@ def aim(
             atmosphere=atmosphere,
             wind=wind,
             ground_height_m=target[:, 2],
-            dt_s=AIM_DT_S,
         )
         err = flight.impact_state[:, :2] - target[:, :2]
         miss = np.hypot(err[:, 0], err[:, 1])
@@ -265,7 +266,9 @@ def aim(
         e_cross = np.einsum("ij,ij->i", err, cross)
         reached = np.maximum(flight.range_m, 1.0)
         azimuth = np.where(todo, azimuth - e_cross / reached, azimuth)
-        slope = np.array([slope_tables[c].slope(e) for c, e in zip(charges, elevation, strict=True)])
+        slope = np.array(
+            [slope_tables[c].slope(e) for c, e in zip(charges, elevation, strict=True)]
+        )
         slope = np.where(np.abs(slope) < 50.0, np.sign(slope + 1e-12) * 50.0, slope)
         step = np.clip(-e_along / slope, -np.radians(3.0), np.radians(3.0))
         elevation = np.where(todo, np.clip(elevation + step, el_lo, el_hi), elevation)

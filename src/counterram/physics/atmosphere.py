@@ -117,7 +117,8 @@ class Atmosphere:
             )
         if not np.isfinite(self.temperature_offset_k) or abs(self.temperature_offset_k) > 60.0:
             raise ValueError(
-                f"temperature_offset_k must be within [-60, 60] K, got {self.temperature_offset_k!r}"
+                "temperature_offset_k must be within [-60, 60] K, "
+                f"got {self.temperature_offset_k!r}"
             )
 
     def at(self, height_m: ArrayLike) -> AtmosphereState:

@@ -35,10 +35,8 @@ P_MASS, P_BURNOUT_MASS, P_AREA, P_BURN_TIME, P_THRUST, P_DRAG_INDEX, P_DRAG_SCAL
 N_PROPS = 7
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def _air(z, air, h0, h_step):
-    rho_t = air[0]
-    a_t = air[1]
     x = (z - h0) / h_step
     top = air.shape[1] - 1.000001
     if x < 0.0:
@@ -47,27 +45,29 @@ def _air(z, air, h0, h_step):
         x = top
     i = int(x)
     w = x - i
-    return rho_t[i] + w * (rho_t[i + 1] - rho_t[i]), a_t[i] + w * (a_t[i + 1] - a_t[i])
+    rho = air[0, i] + w * (air[0, i + 1] - air[0, i])
+    sound = air[1, i] + w * (air[1, i + 1] - air[1, i])
+    return rho, sound
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def _wind(z, wind):
-    wh = wind[0]
-    we = wind[1]
-    wn = wind[2]
     k = wind.shape[1]
-    if k == 1 or z <= wh[0]:
-        return we[0], wn[0]
-    if z >= wh[k - 1]:
-        return we[k - 1], wn[k - 1]
+    if k == 1 or z <= wind[0, 0]:
+        return wind[1, 0], wind[2, 0]
+    if z >= wind[0, k - 1]:
+        return wind[1, k - 1], wind[2, k - 1]
     j = 0
-    while wh[j + 1] < z:
+    while wind[0, j + 1] < z:
         j += 1
-    w = (z - wh[j]) / (wh[j + 1] - wh[j])
-    return we[j] + w * (we[j + 1] - we[j]), wn[j] + w * (wn[j + 1] - wn[j])
+    w = (z - wind[0, j]) / (wind[0, j + 1] - wind[0, j])
+    return (
+        wind[1, j] + w * (wind[1, j + 1] - wind[1, j]),
+        wind[2, j] + w * (wind[2, j + 1] - wind[2, j]),
+    )
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def _cd(row, mach, grid):
     x = mach * (1.0 / MACH_STEP)
     top = grid.shape[1] - 1.000001
@@ -80,7 +80,7 @@ def _cd(row, mach, grid):
     return c0 + (x - i) * (grid[row, i + 1] - c0)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def mass_at(p, tau):
     """Mass at time since launch ``tau``: linear burn from launch to burnout mass."""
     tb = p[P_BURN_TIME]
@@ -91,10 +91,11 @@ def mass_at(p, tau):
     return p[P_MASS] - (p[P_MASS] - p[P_BURNOUT_MASS]) * tau / tb
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def accel(x, y, z, vx, vy, vz, tau, burning, p, air, h0, h_step, wind, grid):
     """Acceleration (ax, ay, az) of one body: gravity, drag on the air-relative velocity, thrust
-    along the ground-relative velocity while ``burning``. Scalars in and out, so the compiled loop allocates nothing."""
+    along the ground-relative velocity while ``burning``. Scalars in and out, so the compiled
+    loop allocates nothing."""
     rho, sound = _air(z, air, h0, h_step)
     we, wn = _wind(z, wind)
     vrx = vx - we
@@ -122,71 +123,41 @@ def accel(x, y, z, vx, vy, vz, tau, burning, p, air, h0, h_step, wind, grid):
 @nb.njit(cache=True, error_model="numpy")
 def _rk4(s, tau, h, p, air, h0, h_step, wind, grid):
     """Classical RK4 step of length h (may be negative) of the state tuple s = (x, y, z, vx, vy,
-    vz). The motor phase is decided once at the step's midpoint."""
+    vz). The motor phase is decided once at the step's midpoint.
+
+    The four stages run as a loop around one (inlined) :func:`accel`: one copy of the force model
+    in the compiled code and no per-stage call overhead.
+    """
     x, y, z, vx, vy, vz = s
     mid = tau + 0.5 * h
     burning = p[P_THRUST] > 0.0 and mid >= 0.0 and mid < p[P_BURN_TIME]
-    hh = 0.5 * h
-    a1x, a1y, a1z = accel(x, y, z, vx, vy, vz, tau, burning, p, air, h0, h_step, wind, grid)
-    vx2, vy2, vz2 = vx + hh * a1x, vy + hh * a1y, vz + hh * a1z
-    a2x, a2y, a2z = accel(
-        x + hh * vx,
-        y + hh * vy,
-        z + hh * vz,
-        vx2,
-        vy2,
-        vz2,
-        mid,
-        burning,
-        p,
-        air,
-        h0,
-        h_step,
-        wind,
-        grid,
-    )
-    vx3, vy3, vz3 = vx + hh * a2x, vy + hh * a2y, vz + hh * a2z
-    a3x, a3y, a3z = accel(
-        x + hh * vx2,
-        y + hh * vy2,
-        z + hh * vz2,
-        vx3,
-        vy3,
-        vz3,
-        mid,
-        burning,
-        p,
-        air,
-        h0,
-        h_step,
-        wind,
-        grid,
-    )
-    vx4, vy4, vz4 = vx + h * a3x, vy + h * a3y, vz + h * a3z
-    a4x, a4y, a4z = accel(
-        x + h * vx3,
-        y + h * vy3,
-        z + h * vz3,
-        vx4,
-        vy4,
-        vz4,
-        tau + h,
-        burning,
-        p,
-        air,
-        h0,
-        h_step,
-        wind,
-        grid,
-    )
+    # stage derivatives k = (velocity, acceleration); their weighted sum in acc_*
+    kvx = kvy = kvz = kax = kay = kaz = 0.0
+    acc_x = acc_y = acc_z = acc_vx = acc_vy = acc_vz = 0.0
+    for stage in range(4):
+        c = 0.0 if stage == 0 else (1.0 if stage == 3 else 0.5)
+        weight = 2.0 if stage == 1 or stage == 2 else 1.0
+        ch = c * h
+        sx, sy, sz = x + ch * kvx, y + ch * kvy, z + ch * kvz
+        svx, svy, svz = vx + ch * kax, vy + ch * kay, vz + ch * kaz
+        kax, kay, kaz = accel(
+            sx, sy, sz, svx, svy, svz, tau + ch, burning, p, air, h0, h_step, wind, grid
+        )
+        kvx, kvy, kvz = svx, svy, svz
+        acc_x += weight * kvx
+        acc_y += weight * kvy
+        acc_z += weight * kvz
+        acc_vx += weight * kax
+        acc_vy += weight * kay
+        acc_vz += weight * kaz
     k = h / 6.0
     return (
-        x + k * (vx + 2.0 * (vx2 + vx3) + vx4),
-        y + k * (vy + 2.0 * (vy2 + vy3) + vy4),
-        z + k * (vz + 2.0 * (vz2 + vz3) + vz4),
-        vx + k * (a1x + 2.0 * (a2x + a3x) + a4x),
-        vy + k * (a1y + 2.0 * (a2y + a3y) + a4y),
-        vz + k * (a1z + 2.0 * (a2z + a3z) + a4z),
+        x + k * acc_x,
+        y + k * acc_y,
+        z + k * acc_z,
+        vx + k * acc_vx,
+        vy + k * acc_vy,
+        vz + k * acc_vz,
     )
 
 
@@ -334,3 +305,270 @@ def acceleration_kernel(x, tau, props, air, h0, h_step, wind, grid, out):
         out[n, 0] = ax
         out[n, 1] = ay
         out[n, 2] = az
+
+
+# ---------------------------------------------------------------------------------------------
+# Adaptive Dormand–Prince 5(4) (Dormand & Prince, J. Comput. Appl. Math. 6(1), 1980; the pair
+# behind MATLAB's ode45 and scipy's RK45), per body, with FSAL reuse, local-extrapolation steps and
+# cubic Hermite dense output for samples and the apex.
+
+_DP_C = np.array([0.0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1.0, 1.0])
+_DP_A = np.array(
+    [
+        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        [1 / 5, 0.0, 0.0, 0.0, 0.0, 0.0],
+        [3 / 40, 9 / 40, 0.0, 0.0, 0.0, 0.0],
+        [44 / 45, -56 / 15, 32 / 9, 0.0, 0.0, 0.0],
+        [19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729, 0.0, 0.0],
+        [9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656, 0.0],
+        [35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84],
+    ]
+)
+_DP_E = np.array([71 / 57600, 0.0, -71 / 16695, 71 / 1920, -17253 / 339200, 22 / 525, -1 / 40])
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _f(y, tau, burning, p, air, h0, h_step, wind, grid, out):
+    ax, ay, az = accel(
+        y[0], y[1], y[2], y[3], y[4], y[5], tau, burning, p, air, h0, h_step, wind, grid
+    )
+    out[0] = y[3]
+    out[1] = y[4]
+    out[2] = y[5]
+    out[3] = ax
+    out[4] = ay
+    out[5] = az
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _dp_step(y, tau, h, burning, p, air, h0, h_step, wind, grid, k, tmp, y_out, rtol, atol):
+    """One Dormand–Prince step from y (k[0] = f(y) given) into y_out; k[6] = f(y_out).
+    Returns the error norm (≤ 1 means the step meets the tolerance)."""
+    for s in range(1, 7):
+        for i in range(6):
+            acc = 0.0
+            for j in range(s):
+                acc += _DP_A[s, j] * k[j, i]
+            tmp[i] = y[i] + h * acc
+        _f(tmp, tau + _DP_C[s] * h, burning, p, air, h0, h_step, wind, grid, k[s])
+    err = 0.0
+    for i in range(6):
+        y_out[i] = tmp[i]
+        e = 0.0
+        for j in range(7):
+            e += _DP_E[j] * k[j, i]
+        scale = atol + rtol * max(abs(y[i]), abs(tmp[i]))
+        r = abs(h * e) / scale
+        if r > err:
+            err = r
+    return err
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _hermite(y0, f0, y1, f1, h, theta, out):
+    """Cubic Hermite interpolation between two states with their derivatives."""
+    t2 = theta * theta
+    t3 = t2 * theta
+    a = 2.0 * t3 - 3.0 * t2 + 1.0
+    b = t3 - 2.0 * t2 + theta
+    c = -2.0 * t3 + 3.0 * t2
+    d = t3 - t2
+    for i in range(6):
+        out[i] = a * y0[i] + b * h * f0[i] + c * y1[i] + d * h * f1[i]
+
+
+def _fly_adaptive(
+    x0,
+    tau0,
+    props,
+    ground,
+    direction,
+    h_first,
+    h_max,
+    max_time,
+    sample_dt,
+    rtol,
+    atol,
+    air,
+    h0,
+    h_step,
+    wind,
+    grid,
+    impact_elapsed,
+    impact_state,
+    apex,
+    apex_elapsed,
+    samples,
+    last_time,
+):
+    """Adaptive counterpart of :func:`fly_kernel` (compiled twice below, serial and threaded):
+    each body integrated with Dormand–Prince 5(4)
+    until it descends through its ground height. Steps end exactly at motor burnout; the ground
+    crossing is found by Newton iteration on partial Dormand–Prince steps; samples every
+    ``sample_dt`` (if ``samples`` has room) and the apex come from cubic Hermite interpolation.
+    ``last_time[n]`` is the elapsed time at which body n stopped."""
+    n_samples = samples.shape[1]
+    for n in nb.prange(x0.shape[0]):
+        p = props[n]
+        g = ground[n]
+        k = np.empty((7, 6))
+        tmp = np.empty(6)
+        y = x0[n].copy()
+        y_new = np.empty(6)
+        y_hit = np.empty(6)
+        interp = np.empty(6)
+        tau = tau0[n]
+        elapsed = 0.0
+        h = h_first * direction
+        top = y[2]
+        top_t = 0.0
+        impact_elapsed[n] = np.nan
+        impact_state[n, :] = np.nan
+        next_sample = 1
+        if n_samples > 0:
+            samples[n, 0, :] = y
+        powered = p[P_THRUST] > 0.0
+        need_f0 = True
+        phase = False
+        while abs(elapsed) < max_time:
+            # the motor phase of this step, and a step cut to end at burnout
+            h_try = h
+            if powered:
+                to_burnout = p[P_BURN_TIME] - tau
+                if to_burnout * direction > 1e-12 and abs(to_burnout) < abs(h_try):
+                    h_try = to_burnout
+                mid = tau + 0.5 * h_try
+                burning = mid >= 0.0 and mid < p[P_BURN_TIME]
+                if burning != phase:
+                    need_f0 = True
+                    phase = burning
+            else:
+                burning = False
+            if need_f0:
+                _f(y, tau, burning, p, air, h0, h_step, wind, grid, k[0])
+                need_f0 = False
+            err = _dp_step(
+                y, tau, h_try, burning, p, air, h0, h_step, wind, grid, k, tmp, y_new, rtol, atol
+            )
+            factor = 5.0 if err == 0.0 else min(5.0, max(0.2, 0.9 * err**-0.2))
+            if err > 1.0:
+                h = h_try * factor
+                continue
+            # accepted: look for the ground crossing inside the step
+            crossed = y_new[2] <= g and y[2] > g
+            end_frac = 1.0
+            if crossed:
+                dz = y[2] - y_new[2]
+                s = (y[2] - g) / dz if dz != 0.0 else 1.0
+                f0 = k[0].copy()
+                for _ in range(8):
+                    k[0, :] = f0
+                    _dp_step(
+                        y,
+                        tau,
+                        s * h_try,
+                        burning,
+                        p,
+                        air,
+                        h0,
+                        h_step,
+                        wind,
+                        grid,
+                        k,
+                        tmp,
+                        y_hit,
+                        rtol,
+                        atol,
+                    )
+                    slope = y_hit[5] * h_try
+                    if slope == 0.0:
+                        break
+                    ds = (y_hit[2] - g) / slope
+                    s = min(1.0, max(0.0, s - ds))
+                    if abs(ds) < 1e-14:
+                        break
+                k[0, :] = f0
+                _dp_step(
+                    y,
+                    tau,
+                    s * h_try,
+                    burning,
+                    p,
+                    air,
+                    h0,
+                    h_step,
+                    wind,
+                    grid,
+                    k,
+                    tmp,
+                    y_hit,
+                    rtol,
+                    atol,
+                )
+                # the derivative at the crossing for interpolation up to it
+                end_frac = s
+                impact_elapsed[n] = elapsed + s * h_try
+                impact_state[n, :] = y_hit
+                y_new[:] = y_hit
+                f0_saved = f0
+            else:
+                f0_saved = k[0].copy()
+            h_eff = end_frac * h_try
+            f1 = k[6]
+            # apex: vertical velocity changes sign inside the step
+            vz0 = y[5]
+            vz1 = y_new[5]
+            if (direction > 0 and vz0 > 0.0 and vz1 <= 0.0) or (
+                direction < 0 and vz0 < 0.0 and vz1 >= 0.0
+            ):
+                theta = vz0 / (vz0 - vz1)
+                for _ in range(6):
+                    _hermite(y, f0_saved, y_new, f1, h_eff, theta, interp)
+                    # d(vz)/dtheta ≈ a_z * h (linear in the accelerations)
+                    az = (1.0 - theta) * f0_saved[5] + theta * f1[5]
+                    if az == 0.0:
+                        break
+                    theta = min(1.0, max(0.0, theta - interp[5] / (az * h_eff)))
+                _hermite(y, f0_saved, y_new, f1, h_eff, theta, interp)
+                if interp[2] > top:
+                    top = interp[2]
+                    top_t = elapsed + theta * h_eff
+            if y_new[2] > top:
+                top = y_new[2]
+                top_t = elapsed + h_eff
+            # samples inside the step
+            if n_samples > 0:
+                while next_sample < n_samples:
+                    t_s = next_sample * sample_dt * direction
+                    theta = (t_s - elapsed) / h_eff
+                    if theta > 1.0 + 1e-12:
+                        break
+                    _hermite(y, f0_saved, y_new, f1, h_eff, theta, interp)
+                    samples[n, next_sample, :] = interp
+                    next_sample += 1
+            if crossed:
+                elapsed += h_eff
+                break
+            elapsed += h_try
+            tau += h_try
+            y[:] = y_new
+            k[0, :] = k[6]
+            h = h_try * factor
+            if abs(h) > h_max:
+                h = h_max * direction
+        apex[n] = top
+        apex_elapsed[n] = top_t
+        last_time[n] = abs(elapsed)
+
+
+fly_adaptive_kernel = nb.njit(cache=True, error_model="numpy")(_fly_adaptive)
+"""Serial build: for small batches (one round of fire control, a few sigma points)."""
+
+fly_adaptive_kernel_parallel = nb.njit(cache=True, error_model="numpy", parallel=True)(
+    _fly_adaptive
+)
+"""Threaded build (one body per iteration of a parallel loop): for large batches. Starting the
+thread pool costs milliseconds per call, so :func:`counterram.physics.trajectory.fly` uses it
+only above :data:`PARALLEL_MIN_BODIES`."""
+
+PARALLEL_MIN_BODIES = 512

@@ -3,8 +3,9 @@
 One integrator serves the truth flights of a raid, the tracker's and predictor's propagation, and
 the interceptor round's fire control, so it must be both correct and fast for N bodies at once.
 scipy's ``solve_ivp`` integrates one system at a time with Python-level overhead per right-hand-side
-call (~100× slower per trajectory, see benchmarks/bench_trajectory.py), so this module has its own
-fixed-step classical Runge–Kutta (RK4) kernel over struct-of-arrays state (6, N):
+call, ~100× slower per trajectory (benchmarks/bench_trajectory.py), so the integration runs in
+compiled per-body kernels (:mod:`counterram.physics.kernels`): adaptive Dormand–Prince 5(4) by
+default, fixed-step classical RK4 as a reference.
 
 * forces: constant gravity (the flat-earth model of :mod:`counterram.physics.constants`), drag on
   the velocity relative to the air ``-½ ρ Cd(M) A |v_r| v_r / m`` with density and speed of sound
@@ -13,12 +14,12 @@ fixed-step classical Runge–Kutta (RK4) kernel over struct-of-arrays state (6, 
   one: a point mass that pointed its motor into the relative wind would weathercock at the slow
   rail-exit speed as if it had no inertia and turn ~10° per 5 m/s of crosswind, far more than the
   spin-stabilised rockets of the catalogue do;
-* steps that straddle motor burnout are split there, so the thrust discontinuity never lands inside
-  an RK4 stage and the global error stays O(dt⁴) (~mm over a 60 s flight at dt = 0.02 s);
-* ground crossings are located by Newton iteration on a partial RK4 step, to the integrator's own
-  accuracy rather than a linear interpolation's O(dt²);
+* steps end exactly at motor burnout, so the thrust discontinuity never lands inside a step and
+  the integrator keeps its order (impact points within millimetres of a 1 ms RK4 reference);
+* ground crossings are located by Newton iteration on a partial step, to the integrator's own
+  accuracy rather than a linear interpolation's;
 * integration runs forward or backward in time (backward from a point on a descending path is how
-  the point of origin is found); finished bodies are dropped from the working set.
+  the point of origin is found).
 """
 
 from __future__ import annotations
@@ -160,7 +161,9 @@ def _environment(atmosphere: Atmosphere, wind: Wind, drag: DragTables) -> tuple:
 
 
 def _rows(value: ArrayLike, n: int) -> np.ndarray:
-    return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=float), (n,)))
+    """A fresh, writable, contiguous (n,) float array: the compiled kernels are typed by layout
+    and writability, so every call must hand them the same kind of array (one compilation)."""
+    return np.array(np.broadcast_to(np.asarray(value, dtype=float), (n,)), dtype=float)
 
 
 def acceleration(
@@ -256,62 +259,122 @@ def fly(
     wind: Wind = CALM,
     t0_s: ArrayLike = 0.0,
     time_since_launch_s: ArrayLike = 0.0,
-    dt_s: float = 0.02,
     backward: bool = False,
     ground_height_m: ArrayLike = 0.0,
     sample_dt_s: float | None = None,
     max_time_s: float = 400.0,
+    method: str = "adaptive",
+    rtol: float | None = None,
+    max_step_s: float = 2.0,
+    dt_s: float = 0.02,
 ) -> Flight:
     """Integrate N bodies from ``state0`` (N, 6) until each crosses the ground.
 
     Forward: until the body descends through ``ground_height_m`` (its impact). Backward: back in
     time until it reaches the ground (for a state on a trajectory, its launch point). With
-    ``sample_dt_s`` the states are recorded on that grid (``dt_s`` is shortened slightly so that
-    the sample interval is a whole number of steps). Bodies still airborne after ``max_time_s``
-    get NaN impact fields.
+    ``sample_dt_s`` the states are also recorded on that time grid. Bodies still airborne after
+    ``max_time_s`` get NaN impact fields.
+
+    ``method="adaptive"`` (default): Dormand–Prince 5(4) with relative tolerance ``rtol`` (and an
+    absolute tolerance of ``rtol`` × 1 km on positions and ``rtol`` × 1 km/s on velocities),
+    steps no longer than ``max_step_s``; samples by cubic Hermite interpolation. ``rtol`` None
+    means 1e-10 forward (impact points within millimetres of a 1 ms RK4 reference) and 1e-11
+    backward: integrating a dragged flight backward in time amplifies local errors (drag removes
+    energy forward, so it adds it backward), and the tighter tolerance keeps a launch point
+    retraced from its impact within centimetres.
+    ``method="rk4"``: classical RK4 with the fixed step ``dt_s`` (shortened slightly so that the
+    sample interval is a whole number of steps) — the reference the adaptive method is tested
+    against.
     """
-    x0 = np.ascontiguousarray(np.atleast_2d(np.asarray(state0, dtype=float)))
+    x0 = np.array(np.atleast_2d(np.asarray(state0, dtype=float)), dtype=float, order="C")
     n = x0.shape[0]
     if x0.shape != (n, 6) or len(bodies) != n:
         raise ValueError(f"state0 must be (N, 6) with N = len(bodies) = {len(bodies)}")
     if not np.all(np.isfinite(x0)):
         raise ValueError("state0 contains NaN or infinite values")
-    if not (dt_s > 0 and np.isfinite(dt_s)):
-        raise ValueError(f"dt_s must be a positive number, got {dt_s!r}")
-    stride = 0
-    if sample_dt_s is not None:
-        if not sample_dt_s > 0:
-            raise ValueError(f"sample_dt_s must be positive, got {sample_dt_s!r}")
-        stride = max(1, int(np.ceil(sample_dt_s / dt_s - 1e-9)))
-        dt_s = sample_dt_s / stride
-    h = -dt_s if backward else dt_s
-    max_steps = int(np.ceil(max_time_s / dt_s))
+    if method not in ("adaptive", "rk4"):
+        raise ValueError(f"method must be 'adaptive' or 'rk4', got {method!r}")
+    if sample_dt_s is not None and not sample_dt_s > 0:
+        raise ValueError(f"sample_dt_s must be positive, got {sample_dt_s!r}")
     t0 = _rows(t0_s, n)
-    args = (
+    common = (
         x0,
         _rows(time_since_launch_s, n),
         bodies.properties(),
         _rows(ground_height_m, n),
-        h,
-        max_steps,
-        stride,
-        *_environment(atmosphere, wind, bodies.drag),
     )
+    env = _environment(atmosphere, wind, bodies.drag)
     elapsed = np.empty(n)
     impact_state = np.empty((n, 6))
     apex = np.empty(n)
     apex_elapsed = np.empty(n)
-    last_step = np.empty(n, dtype=np.int64)
-    kernels.fly_kernel(
-        *args, elapsed, impact_state, apex, apex_elapsed, np.empty((n, 0, 6)), last_step
-    )
+    if method == "rk4":
+        if not (dt_s > 0 and np.isfinite(dt_s)):
+            raise ValueError(f"dt_s must be a positive number, got {dt_s!r}")
+        stride = 0
+        if sample_dt_s is not None:
+            stride = max(1, int(np.ceil(sample_dt_s / dt_s - 1e-9)))
+            dt_s = sample_dt_s / stride
+        h = -dt_s if backward else dt_s
+        last_step = np.empty(n, dtype=np.int64)
+
+        def run(samples: np.ndarray) -> None:
+            kernels.fly_kernel(
+                *common,
+                h,
+                int(np.ceil(max_time_s / dt_s)),
+                stride,
+                *env,
+                elapsed,
+                impact_state,
+                apex,
+                apex_elapsed,
+                samples,
+                last_step,
+            )
+
+        run(np.empty((n, 0, 6)))
+        longest = float(last_step.max(initial=0)) * dt_s
+    else:
+        if rtol is None:
+            rtol = 1e-11 if backward else 1e-10
+        if not (0 < rtol < 1e-2):
+            raise ValueError(f"rtol must be within (0, 0.01), got {rtol!r}")
+        last_time = np.empty(n)
+
+        def run(samples: np.ndarray) -> None:
+            kernel = (
+                kernels.fly_adaptive_kernel_parallel
+                if n >= kernels.PARALLEL_MIN_BODIES
+                else kernels.fly_adaptive_kernel
+            )
+            kernel(
+                *common,
+                -1.0 if backward else 1.0,
+                0.01,
+                float(max_step_s),
+                float(max_time_s),
+                float(sample_dt_s or 1.0),
+                float(rtol),
+                float(rtol) * 1000.0,
+                *env,
+                elapsed,
+                impact_state,
+                apex,
+                apex_elapsed,
+                samples,
+                last_time,
+            )
+
+        run(np.empty((n, 0, 6)))
+        longest = float(last_time.max(initial=0.0))
     samples_t = samples = None
-    if stride:
+    if sample_dt_s is not None:
         # second pass now that the longest flight is known: room for every sample
-        k = int(last_step.max(initial=0)) // stride + 1
+        k = int(np.floor(longest / sample_dt_s + 1e-9)) + 1
         samples = np.full((n, k, 6), np.nan)
-        kernels.fly_kernel(*args, elapsed, impact_state, apex, apex_elapsed, samples, last_step)
-        samples_t = np.arange(k) * (stride * h)
+        run(samples)
+        samples_t = np.arange(k) * (-sample_dt_s if backward else sample_dt_s)
     return Flight(x0, t0, t0 + elapsed, impact_state, apex, t0 + apex_elapsed, samples_t, samples)
 
 
@@ -330,7 +393,7 @@ def propagate(
     Each body takes equal RK4 steps no longer than ``max_step_s``. The default
     ``time_since_launch_s`` means "motor burnt out".
     """
-    x0 = np.ascontiguousarray(np.atleast_2d(np.asarray(state0, dtype=float)))
+    x0 = np.array(np.atleast_2d(np.asarray(state0, dtype=float)), dtype=float, order="C")
     n = x0.shape[0]
     out = np.empty((n, 6))
     kernels.propagate_kernel(

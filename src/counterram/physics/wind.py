@@ -40,9 +40,7 @@ class Wind:
         return cls((0.0,), (float(east_mps),), (float(north_mps),))
 
     @classmethod
-    def layers(
-        cls, heights_m: ArrayLike, east_mps: ArrayLike, north_mps: ArrayLike
-    ) -> Wind:
+    def layers(cls, heights_m: ArrayLike, east_mps: ArrayLike, north_mps: ArrayLike) -> Wind:
         """A profile: wind given at increasing heights, linear in between."""
         return cls(
             tuple(float(v) for v in np.atleast_1d(heights_m)),
