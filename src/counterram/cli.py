@@ -8,8 +8,10 @@ import typer
 
 from counterram import __version__
 from counterram.commands.munitions import munitions
+from counterram.commands.plots import plots
 from counterram.commands.scenario import scenario_app, scenarios, validate
 from counterram.commands.trajectory import trajectory
+from counterram.commands.truth import truth
 
 app = typer.Typer(
     name="counterram",
@@ -44,6 +46,8 @@ app.command("munitions")(munitions)
 app.command("scenarios")(scenarios)
 app.command("validate")(validate)
 app.add_typer(scenario_app, name="scenario")
+app.command("truth")(truth)
+app.command("plots")(plots)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

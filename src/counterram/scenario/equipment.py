@@ -1,11 +1,10 @@
 """Sensors and effectors as written in scenario files.
 
-These are the scenario-level descriptions only: where a radar or gun stands and which of its
-parameters the file overrides. Every override left out (``None``) means "the model's default for
-this type", which the sensor and engagement packages own. ``SensorSpec`` and ``EffectorSpec`` are
+Radars are the sensor package's configuration models (:mod:`counterram.sensors.config`),
+re-exported here: one model per radar type whose defaults are the type's preset, so a file states
+where a radar stands and only the values it overrides. ``SensorSpec`` and ``EffectorSpec`` are
 discriminated unions on ``type`` so that further kinds plug in as new variants without touching
-the rest of the schema; the sensor and engagement packages may replace these models with richer
-ones of the same shape.
+the rest of the schema.
 
 Gun defaults follow public figures (/work/shared FACTS §4: M61A1, 75 rounds/s, 1,550-round
 magazine, ~1,100 m/s muzzle velocity [unverified], ~1.5 mrad dispersion [weak], azimuth ±150°,
@@ -20,38 +19,19 @@ from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from counterram.scenario.geometry import Position, StrictModel
+from counterram.sensors.config import FcrConfig, LcmrConfig, MaskPoint, RadarConfig, WlrConfig
 
-__all__ = ["EffectorSpec", "GunSpec", "NoFireSector", "RadarSpec", "SensorSpec"]
-
-RadarType = Literal["lcmr", "wlr", "fcr"]
-
-
-class RadarSpec(StrictModel):
-    """A radar: counter-mortar (``lcmr``), weapon locating (``wlr``) or fire control (``fcr``).
-
-    Parameters left out take the sensor model's defaults for the radar's type.
-    """
-
-    name: str = Field(min_length=1)
-    type: RadarType = Field(description="lcmr: 360° counter-mortar; wlr: weapon locating; "
-                            "fcr: a gun's fire-control radar")
-    position: Position
-    attached_to: str | None = Field(
-        default=None, description="Name of the effector this radar serves (fcr)"
-    )
-    max_range_m: float | None = Field(default=None, gt=0.0)
-    min_elevation_deg: float | None = Field(default=None, ge=-10.0, le=90.0)
-    sector_center_deg: float | None = Field(
-        default=None, ge=0.0, lt=360.0, description="Centre of the azimuth sector, compass deg"
-    )
-    sector_width_deg: float | None = Field(
-        default=None, gt=0.0, le=360.0, description="Width of the azimuth sector, deg (360 = all)"
-    )
-    revisit_s: float | None = Field(default=None, gt=0.0, description="Time between looks, s")
-    range_sigma_m: float | None = Field(default=None, gt=0.0)
-    azimuth_sigma_mrad: float | None = Field(default=None, gt=0.0)
-    elevation_sigma_mrad: float | None = Field(default=None, gt=0.0)
-    radial_velocity_sigma_mps: float | None = Field(default=None, gt=0.0)
+__all__ = [
+    "EffectorSpec",
+    "FcrConfig",
+    "GunSpec",
+    "LcmrConfig",
+    "MaskPoint",
+    "NoFireSector",
+    "RadarSpec",
+    "SensorSpec",
+    "WlrConfig",
+]
 
 
 class NoFireSector(StrictModel):
@@ -94,8 +74,12 @@ class GunSpec(StrictModel):
         return self
 
 
-SensorSpec = Annotated[RadarSpec, Field(discriminator="type")]
-"""Any sensor; a union on ``type`` (one variant today)."""
+RadarSpec = RadarConfig
+"""A radar: counter-mortar (``lcmr``), weapon locating (``wlr``) or fire control (``fcr``); the
+models and their per-type presets live in :mod:`counterram.sensors.config`."""
+
+SensorSpec = RadarConfig
+"""Any sensor; a union on ``type`` (the radar types today)."""
 
 EffectorSpec = Annotated[GunSpec, Field(discriminator="type")]
 """Any effector; a union on ``type`` (one variant today)."""

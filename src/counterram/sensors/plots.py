@@ -3,6 +3,10 @@
 A plot batch is a struct of arrays (one row per plot) so that thousands of plots cross the
 sensor → engine boundary without per-object Python overhead. The true round id of a simulated plot
 is kept in a separate :class:`PlotTruth` so that nothing the engine sees can leak truth.
+
+``time_s`` is when the radar measured a plot; ``report_time_s`` is when the plot reaches the
+engine (measurement time plus the radar's reporting latency). The engine must not use a plot
+before its report time.
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ import numpy as np
 
 FALSE_ALARM_ID = -1
 """Truth id of a plot that no round caused."""
+
+UNLABELLED_ID = -2
+"""Truth id of a plot whose cause is not known (a plot read from a feed without truth labels)."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,12 @@ class PlotBatch:
     elevation_rad: np.ndarray
     radial_velocity_mps: np.ndarray
     snr_db: np.ndarray
+    report_time_s: np.ndarray | None = None
+    """When each plot reaches the engine; ``None`` given = ``time_s`` (no latency)."""
+
+    def __post_init__(self) -> None:
+        if self.report_time_s is None:
+            object.__setattr__(self, "report_time_s", self.time_s)
 
     def __len__(self) -> int:
         return int(self.time_s.shape[0])
@@ -67,6 +80,7 @@ class PlotBatch:
             self.elevation_rad[index],
             self.radial_velocity_mps[index],
             self.snr_db[index],
+            self.report_time_s[index],  # type: ignore[index]
         )
 
     @classmethod
@@ -88,12 +102,47 @@ _FIELDS = (
     "elevation_rad",
     "radial_velocity_mps",
     "snr_db",
+    "report_time_s",
 )
 
 
 @dataclass(frozen=True)
 class PlotTruth:
     """Simulation-only labels of a :class:`PlotBatch`, row for row: the round that caused each plot
-    (``FALSE_ALARM_ID`` for false alarms). Never passed to the engine."""
+    (``FALSE_ALARM_ID`` for false alarms). Never passed to the engine.
+
+    ``state`` (N, 6), when kept, is the round's true ENU state at the plot's measurement time
+    (NaN rows for false alarms): what measurement errors are computed against.
+    """
 
     round_id: np.ndarray
+    state: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return int(self.round_id.shape[0])
+
+    @classmethod
+    def empty(cls) -> PlotTruth:
+        return cls(np.zeros(0, dtype=np.int64), np.zeros((0, 6)))
+
+    def take(self, index: np.ndarray) -> PlotTruth:
+        return PlotTruth(self.round_id[index], None if self.state is None else self.state[index])
+
+
+def concatenate_labelled(
+    pairs: list[tuple[PlotBatch, PlotTruth]], *, by: str = "time_s"
+) -> tuple[PlotBatch, PlotTruth]:
+    """Join (plots, truth) pairs and sort both, row for row, by ``by`` (``time_s`` or
+    ``report_time_s``; stable, so equal times keep their order)."""
+    if not pairs:
+        return PlotBatch.empty(), PlotTruth.empty()
+    plots = PlotBatch(
+        *(np.concatenate([getattr(p, f) for p, _ in pairs]) for f in _FIELDS)
+    )
+    states = [t.state for _, t in pairs]
+    truth = PlotTruth(
+        np.concatenate([t.round_id for _, t in pairs]),
+        None if any(s is None for s in states) else np.concatenate(states),  # type: ignore[arg-type]
+    )
+    order = np.argsort(getattr(plots, by), kind="stable")
+    return plots.take(order), truth.take(order)

@@ -1,0 +1,121 @@
+"""The ``plots`` command: a scenario's simulated radar plots as JSON Lines, and when each round
+is first seen.
+
+A few lines over :func:`counterram.world.build_truth`,
+:func:`counterram.sensors.radar.simulate_plots`, :func:`counterram.sensors.plotio.write_plots` and
+:func:`counterram.sensors.visibility.visibility`.
+The file feeds the engine (or any tracker) exactly as a live plot stream would; the table bounds
+the warning time the radars allow.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from counterram.scenario import ScenarioError, load_scenario
+from counterram.sensors.plotio import write_plots
+from counterram.sensors.plots import FALSE_ALARM_ID
+from counterram.sensors.radar import merge_scans, radars_from_scenario, simulate_plots
+from counterram.sensors.visibility import Visibility, visibility
+
+__all__ = ["plots", "visibility_table"]
+
+EXIT_INVALID = 2
+
+
+def _fail(lines: list[str]) -> None:
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    for line in lines:
+        console.print(Text(line, style="red"))
+    raise typer.Exit(code=EXIT_INVALID)
+
+
+def _s(x: float) -> str:
+    return "—" if not math.isfinite(x) else f"{x:.1f}"
+
+
+def visibility_table(vis: Visibility, title: str = "First detection per round") -> Table:
+    """A rich table: per round, when it flew, who saw it first and when, and per sensor the
+    first detection (s after launch) and the number of plots."""
+    table = Table(title=title)
+    for name, justify in (("round", "right"), ("munition", "left"), ("launch s", "right"),
+                          ("flight s", "right"), ("first seen by", "left"),
+                          ("after launch s", "right"), ("before impact s", "right")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for name in vis.sensor_name:
+        table.add_column(f"{name}\nfirst s / plots", justify="right")
+    first_sensor = vis.first_any_sensor
+    for i in range(vis.round_id.size):
+        launch = vis.launch_time_s[i]
+        cells = [
+            f"{vis.first_s[i, j] - launch:.1f} / {vis.count[i, j]}"
+            if vis.count[i, j] else "— / 0"
+            for j in range(len(vis.sensor_name))
+        ]
+        table.add_row(
+            str(vis.round_id[i]), vis.munition[i], f"{launch:.1f}",
+            f"{vis.impact_time_s[i] - launch:.1f}", first_sensor[i] or "never",
+            _s(vis.after_launch_s[i]), _s(vis.before_impact_s[i]), *cells,
+        )
+    return table
+
+
+def plots(
+    scenario: Annotated[str, typer.Argument(help="A built-in scenario name or a scenario file.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="JSON Lines file to write.")],
+    seed: Annotated[
+        int | None, typer.Option(help="Root seed (default: the scenario's seed).", min=0)
+    ] = None,
+    truth_cues: Annotated[
+        bool,
+        typer.Option(
+            "--truth-cues/--no-truth-cues",
+            help="Cue fire-control radars at every round in flight (what a perfectly cued radar "
+            "sees); without it they make no looks, as no engine cues them.",
+        ),
+    ] = False,
+    no_truth: Annotated[
+        bool, typer.Option("--no-truth", help="Leave truth_round_id out of the file.")
+    ] = False,
+) -> None:
+    """Simulate a scenario's radar plots, write them as JSON Lines and print when each round is
+    first detected."""
+    try:
+        sc = load_scenario(scenario)
+    except ScenarioError as exc:
+        _fail([str(p) for p in exc.problems])
+    from counterram.world import build_truth
+
+    try:
+        truth = build_truth(sc, seed=seed)
+    except ValueError as exc:
+        _fail([f"{scenario}: cannot build the scenario's flights: {exc}"])
+    radars = radars_from_scenario(sc)
+    scans = simulate_plots(truth, sc, seed=seed, truth_cues=truth_cues)
+    batch, labels = merge_scans(scans)
+    try:
+        n = write_plots(
+            out, batch, [r.info for r in radars], None if no_truth else labels,
+            scenario=sc.name, seed=sc.seed if seed is None else seed,
+        )
+    except OSError as exc:
+        _fail([f"--out: cannot write {str(out)!r}: {exc.strerror or exc}"])
+    vis = visibility(truth, batch, labels, radars)
+    console = Console()
+    console.print(visibility_table(vis, f"{sc.name}: first detection per round"))
+    false = int((labels.round_id == FALSE_ALARM_ID).sum())
+    detected = int(vis.detected.sum())
+    console.print(
+        f"{n} plots ({false} false alarms) from {len(radars)} radars in {len(scans)} scans; "
+        f"{detected} of {vis.round_id.size} rounds detected; written to {out}"
+    )
+    if any(r.cued for r in radars) and not truth_cues:
+        console.print("fire-control radars look only where cued: use --truth-cues to see what "
+                      "a perfectly cued one would report")
