@@ -1,0 +1,205 @@
+"""Track table and track life cycle: tentative → confirmed → deleted, with stable ids.
+
+The tracker holds every live track as one row of a struct of arrays (:class:`TrackTable`) so that
+prediction, gating and update run on all tracks at once; rows are appended when tracks start and
+compacted away when they are deleted. Ids come from a counter that only grows, so an id is never
+reused, even after the track it named is gone.
+
+Life-cycle rules (Blackman & Popoli, *Design and Analysis of Modern Tracking Systems*, 1999,
+§6.3, "M-of-N" confirmation and miss-count deletion), with detection opportunities ("looks")
+counted in time: a tentative track expects a plot every ``revisit_s`` of the faster sensor of its
+two starting plots, so look k falls at ``first_s + (k − 1) revisit_s``; a confirmed track counts
+its misses in looks of the slowest sensor that has updated it:
+
+* tentative → confirmed when it has ``M`` updates (the two starting plots count) no later than
+  its N-th look;
+* tentative → deleted ("not_confirmed") once more than N looks have passed without M updates;
+* confirmed → deleted ("missed") after ``max_misses`` consecutive looks without an update,
+  ("coasted") after ``max_coast_s`` without one whatever the revisit, ("diverged") when its
+  predicted position sigma exceeds a bound, and ("impact") when it is predicted more than three
+  sigmas below the ground.
+
+Competing hypotheses: in a salvo, one plot may start several tentative tracks. When tentative
+tracks confirm, they are taken best first (lowest mean normalised innovation squared); one that
+shares a plot with a track already taken is deleted ("conflict"), as is every tentative track
+sharing a plot with a newly confirmed one; a newly confirmed track whose state is statistically
+the same as an older confirmed track's is deleted ("duplicate").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from enum import IntEnum
+
+import numpy as np
+
+
+class TrackStatus(IntEnum):
+    """Status code of a track (stored as int8 in the table)."""
+
+    TENTATIVE = 0
+    CONFIRMED = 1
+    DELETED = 2
+
+
+DELETION_REASONS = (
+    "not_confirmed",
+    "missed",
+    "coasted",
+    "diverged",
+    "impact",
+    "duplicate",
+    "conflict",
+)
+"""Why a track was deleted; every reason has a counter in the tracker's output."""
+
+
+def _empty(dim: int, uid_slots: int) -> dict[str, np.ndarray]:
+    return {
+        "track_id": np.zeros(0, dtype=np.int64),
+        "status": np.zeros(0, dtype=np.int8),
+        "time_s": np.zeros(0),
+        "x": np.zeros((0, dim)),
+        "P": np.zeros((0, dim, dim)),
+        "first_s": np.zeros(0),
+        "last_hit_s": np.zeros(0),
+        "confirmed_s": np.zeros(0),
+        "hits": np.zeros(0, dtype=np.int64),
+        "revisit_s": np.zeros(0),
+        "miss_interval_s": np.zeros(0),
+        "sensor_mask": np.zeros(0, dtype=np.int64),
+        "nis_sum": np.zeros(0),
+        "plot_uids": np.zeros((0, uid_slots), dtype=np.int64),
+    }
+
+
+@dataclass
+class TrackTable:
+    """Live tracks as arrays, one row per track.
+
+    ``time_s`` is the time of each row's state (its last update: the state is a posterior, not a
+    prediction); ``first_s`` the time of its first plot, ``last_hit_s`` the latest plot time
+    assigned to it, ``confirmed_s`` when it was confirmed (NaN while tentative), ``hits`` the
+    number of plots used, ``revisit_s`` the look interval of the M-of-N clock (the faster of the
+    two starting plots' sensors), ``miss_interval_s`` the look interval of the miss count (the
+    slowest sensor that has updated the track: a track a fast sensor stops seeing is kept while a
+    slower one still may), ``sensor_mask`` a bit per sensor-table row that has updated it,
+    ``nis_sum`` the sum of its updates' normalised innovations squared, and ``plot_uids`` the
+    tracker's sequence numbers of its first ``uid_slots`` plots (−1 where unused), which tell
+    competing tentative tracks that share a plot.
+    """
+
+    dim: int
+    uid_slots: int = 6
+    track_id: np.ndarray = field(init=False)
+    status: np.ndarray = field(init=False)
+    time_s: np.ndarray = field(init=False)
+    x: np.ndarray = field(init=False)
+    P: np.ndarray = field(init=False)
+    first_s: np.ndarray = field(init=False)
+    last_hit_s: np.ndarray = field(init=False)
+    confirmed_s: np.ndarray = field(init=False)
+    hits: np.ndarray = field(init=False)
+    revisit_s: np.ndarray = field(init=False)
+    miss_interval_s: np.ndarray = field(init=False)
+    sensor_mask: np.ndarray = field(init=False)
+    nis_sum: np.ndarray = field(init=False)
+    plot_uids: np.ndarray = field(init=False)
+    next_id: int = 1
+
+    def __post_init__(self) -> None:
+        for name, value in _empty(self.dim, self.uid_slots).items():
+            setattr(self, name, value)
+
+    def __len__(self) -> int:
+        return int(self.track_id.shape[0])
+
+    @staticmethod
+    def _array_fields() -> list[str]:
+        return [f.name for f in fields(TrackTable) if f.name not in ("dim", "uid_slots", "next_id")]
+
+    def add(
+        self,
+        x: np.ndarray,
+        P: np.ndarray,
+        time_s: np.ndarray,
+        first_s: np.ndarray,
+        revisit_s: np.ndarray,
+        miss_interval_s: np.ndarray,
+        sensor_mask: np.ndarray,
+        plot_uids: np.ndarray,
+        hits: int = 2,
+    ) -> np.ndarray:
+        """Append tentative tracks started from plots ``plot_uids`` (n, ≤ uid_slots); returns
+        their new ids (never reused)."""
+        n = x.shape[0]
+        uids = np.full((n, self.uid_slots), -1, dtype=np.int64)
+        uids[:, : plot_uids.shape[1]] = plot_uids
+        ids = np.arange(self.next_id, self.next_id + n, dtype=np.int64)
+        self.next_id += n
+        new = {
+            "track_id": ids,
+            "status": np.full(n, TrackStatus.TENTATIVE, dtype=np.int8),
+            "time_s": np.asarray(time_s, dtype=float),
+            "x": x,
+            "P": P,
+            "first_s": np.asarray(first_s, dtype=float),
+            "last_hit_s": np.asarray(time_s, dtype=float),
+            "confirmed_s": np.full(n, np.nan),
+            "hits": np.full(n, hits, dtype=np.int64),
+            "revisit_s": np.asarray(revisit_s, dtype=float),
+            "miss_interval_s": np.asarray(miss_interval_s, dtype=float),
+            "sensor_mask": np.asarray(sensor_mask, dtype=np.int64),
+            "nis_sum": np.zeros(n),
+            "plot_uids": uids,
+        }
+        for name in self._array_fields():
+            setattr(self, name, np.concatenate([getattr(self, name), new[name]]))
+        return ids
+
+    def record_plot(self, rows: np.ndarray, uids: np.ndarray) -> None:
+        """Store plot ``uids`` in the first free slot of ``rows`` (dropped when full)."""
+        free = self.plot_uids[rows] < 0
+        has = free.any(axis=1)
+        slot = np.argmax(free, axis=1)
+        self.plot_uids[rows[has], slot[has]] = uids[has]
+
+    def keep(self, mask: np.ndarray) -> None:
+        """Keep only the rows where ``mask`` is True (compaction after deletions)."""
+        for name in self._array_fields():
+            setattr(self, name, getattr(self, name)[mask])
+
+
+def lifecycle_decisions(
+    table: TrackTable,
+    now_s: float,
+    *,
+    confirm_hits: int,
+    confirm_looks: int,
+    max_misses: int,
+    max_coast_s: float,
+    position_sigma_m: np.ndarray,
+    height_m: np.ndarray,
+    height_sigma_m: np.ndarray,
+    max_position_sigma_m: float,
+    ground_height_m: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows to confirm (N,) bool, and the deletion reason per row (N,) object (``""`` for
+    none), at time ``now_s``. ``position_sigma_m``, ``height_m`` and ``height_sigma_m`` describe
+    each track predicted to ``now_s``."""
+    tentative = table.status == TrackStatus.TENTATIVE
+    confirmed = table.status == TrackStatus.CONFIRMED
+    # Look k of a track is at first_s + (k − 1) revisit_s; half a revisit of slack for jitter.
+    looks_elapsed = (now_s - table.first_s) / table.revisit_s + 1.0
+    confirm = tentative & (table.hits >= confirm_hits) & (looks_elapsed <= confirm_looks + 0.5)
+    reason = np.full(len(table), "", dtype=object)
+    late_tentative = tentative & ~confirm & (looks_elapsed > confirm_looks + 0.5)
+    reason[late_tentative] = "not_confirmed"
+    since_hit = now_s - table.last_hit_s
+    missed = (confirmed | confirm) & (since_hit > (max_misses + 0.5) * table.miss_interval_s)
+    reason[missed & (reason == "")] = "missed"
+    reason[(since_hit > max_coast_s) & (reason == "")] = "coasted"
+    reason[(position_sigma_m > max_position_sigma_m) & (reason == "")] = "diverged"
+    below = height_m + 3.0 * height_sigma_m < ground_height_m
+    reason[below & (reason == "")] = "impact"
+    return confirm & (reason == ""), reason

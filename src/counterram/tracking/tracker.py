@@ -1,0 +1,533 @@
+"""Multi-target ballistic tracker: central fusion of every radar's plots into confirmed tracks.
+
+``Tracker.process(plots, now)`` takes a :class:`~counterram.sensors.plots.PlotBatch` (any number
+of scans, any sensors, in any order within the late-plot tolerance) and returns a
+:class:`TrackerOutput`: the live tracks, the events of the call and cumulative counters. The
+tracker is pure with respect to time and I/O: its only clock is the plots' timestamps and the
+optional ``now``; it reads and writes nothing.
+
+Per plot group (the plots of one sensor at one timestamp, in time order):
+
+1. every live track is predicted to the group's time by its own Δt (negative for a late plot:
+   the posterior is carried back, updated, and carried forward by the next group; the process
+   noise of the late interval is then counted twice, which is conservative);
+2. χ² gating (:func:`~counterram.tracking.filters.gate`) and global nearest neighbour on the
+   squared Mahalanobis distance (:func:`~counterram.tracking.association.gnn`), confirmed tracks
+   first, tentative tracks on the plots left;
+3. an EKF update of the assigned tracks (Joseph form);
+4. life cycle at the group's time (:mod:`~counterram.tracking.lifecycle`): confirmation by
+   M-of-N, deletions by misses, coasting, covariance growth and predicted impact;
+5. the plots left go to two-point initiation (:mod:`~counterram.tracking.initiation`).
+
+Processing one sensor's plots per group makes multi-radar fusion a sequential update, exact for
+independent measurement noise, and lets a track take one plot from every radar at one instant.
+
+Motion model. Tracks do not know the munition. Every track uses one generic ballistic model
+(:class:`~counterram.tracking.motion.Ballistic`, 7-state with the log drag scale β): the
+catalogue's G1-shaped Cd(Mach) curve of the 81 mm bomb and an area-to-mass ratio chosen so that
+β = 0 is the geometric mean of the catalogue threats' ballistic coefficients A·Cd₀/m; β, started
+at 0 with a sigma covering the catalogue's spread, then estimates the round's own coefficient.
+The estimate also yields a munition hint: the catalogue threat with the nearest coefficient once
+β is known to ±0.25.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.stats import chi2
+
+from counterram.sensors.plots import PlotBatch, SensorInfo
+from counterram.tracking import measurement as meas
+from counterram.tracking.association import gnn
+from counterram.tracking.filters import ExtendedKalmanFilter, gate
+from counterram.tracking.initiation import PairingGates, PlotPool, pair_plots, two_point_state
+from counterram.tracking.lifecycle import (
+    DELETION_REASONS,
+    TrackStatus,
+    TrackTable,
+    lifecycle_decisions,
+)
+from counterram.tracking.measurement import SensorRows, SensorTable
+from counterram.tracking.motion import AirTable, Ballistic, DragCurve
+
+REFERENCE_DRAG_MUNITION = "81mm-mortar"
+"""Catalogue munition whose Cd(Mach) curve (G1 shape) the generic track model uses."""
+
+STATE_DIM = 7
+
+COUNTER_NAMES = (
+    "plots_received",
+    "plots_used",
+    "plots_initiating",
+    "plots_pooled",
+    "rejected_late",
+    "rejected_invalid",
+    "rejected_unknown_sensor",
+    "tracks_initiated",
+    "tracks_confirmed",
+    *(f"deleted_{r}" for r in DELETION_REASONS),
+)
+
+
+@dataclass(frozen=True)
+class GenericDrag:
+    """The generic drag model of tracks: Cd curve, reference A/m, and the catalogue threats'
+    ballistic coefficients k = A Cd₀ / m as log drag scales β relative to the reference."""
+
+    curve: DragCurve
+    area_over_mass_m2pkg: float
+    names: tuple[str, ...]
+    log_scale: np.ndarray
+    spread: float
+
+    @classmethod
+    def from_catalogue(cls, catalogue: Any | None = None) -> GenericDrag:
+        if catalogue is None:
+            from counterram.physics.catalogue import load_catalogue
+
+            catalogue = load_catalogue()
+        ref = catalogue.get(REFERENCE_DRAG_MUNITION)
+        threats = [m for m in catalogue if m.kind in ("rocket", "mortar", "artillery")]
+        k = np.array([m.area_m2 / m.burnout_mass_kg * m.cd[0] for m in threats])
+        log_k = np.log(k)
+        k_ref = float(np.exp(log_k.mean()))
+        return cls(
+            DragCurve.from_munition(ref),
+            k_ref / ref.cd[0],
+            tuple(m.name for m in threats),
+            log_k - np.log(k_ref),
+            float(np.max(np.abs(log_k - log_k.mean()))),
+        )
+
+    def hint(self, beta: np.ndarray, beta_sigma: np.ndarray, max_sigma: float = 0.25) -> list[str]:
+        """Nearest catalogue threat by ballistic coefficient, or ``""`` while β is uncertain."""
+        nearest = np.argmin(np.abs(beta[:, None] - self.log_scale[None, :]), axis=1)
+        return [
+            self.names[i] if s <= max_sigma else ""
+            for i, s in zip(nearest, beta_sigma, strict=True)
+        ]
+
+
+def _positive(name: str, value: float) -> None:
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"TrackerConfig.{name} must be a finite number > 0, got {value!r}")
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """Tracker settings (SI units).
+
+    ``revisit_s`` is the expected time between looks of a sensor (``sensor_revisit_s`` overrides
+    it per ``sensor_id``); it sets the M-of-N look clock and the miss count. A confirmed track is
+    deleted after ``max_misses`` looks without a plot.
+    """
+
+    gate_probability: float = 0.999
+    tentative_gate_probability: float = 0.99
+    confirm_hits: int = 3
+    confirm_looks: int = 4
+    max_misses: int = 3
+    max_coast_s: float = 15.0
+    revisit_s: float = 1.0
+    sensor_revisit_s: Mapping[int, float] = field(default_factory=dict)
+    late_tolerance_s: float = 2.0
+    max_position_sigma_m: float = 500.0
+    ground_height_m: float = 0.0
+    pairing: PairingGates = field(default_factory=PairingGates)
+    init_accel_sigma_mps2: float = 10.0
+    process_noise_q: float = 2.0
+    process_noise_q_beta: float = 1e-3
+    max_step_s: float = 1.0
+    duplicate_probability: float = 0.99
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.gate_probability < 1.0:
+            raise ValueError(
+                f"TrackerConfig.gate_probability must be in (0, 1), got {self.gate_probability}"
+            )
+        if not 0.0 < self.tentative_gate_probability <= self.gate_probability:
+            raise ValueError(
+                "TrackerConfig.tentative_gate_probability must be in (0, gate_probability], got "
+                f"{self.tentative_gate_probability}"
+            )
+        if not 0.0 < self.duplicate_probability < 1.0:
+            raise ValueError("TrackerConfig.duplicate_probability must be in (0, 1)")
+        if not (2 <= self.confirm_hits <= self.confirm_looks):
+            raise ValueError(
+                "TrackerConfig: need 2 <= confirm_hits (M) <= confirm_looks (N), got "
+                f"M={self.confirm_hits}, N={self.confirm_looks}"
+            )
+        if self.max_misses < 1:
+            raise ValueError(f"TrackerConfig.max_misses must be >= 1, got {self.max_misses}")
+        for name in (
+            "max_coast_s",
+            "revisit_s",
+            "max_position_sigma_m",
+            "max_step_s",
+            "init_accel_sigma_mps2",
+            "process_noise_q",
+        ):
+            _positive(name, getattr(self, name))
+        if self.late_tolerance_s < 0:
+            raise ValueError("TrackerConfig.late_tolerance_s must be >= 0")
+        for sid, rev in self.sensor_revisit_s.items():
+            _positive(f"sensor_revisit_s[{sid}]", rev)
+
+
+@dataclass(frozen=True)
+class TrackEvent:
+    """A life-cycle event: ``kind`` is "confirmed" or "deleted" (with ``reason``)."""
+
+    kind: str
+    track_id: int
+    time_s: float
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class TrackerOutput:
+    """Live tracks after a ``process`` call, one row per track, plus the call's events and the
+    tracker's cumulative counters.
+
+    ``state_time_s`` is the time of each row's state and covariance (its latest update; predict
+    with the track model to another time). ``status`` holds :class:`TrackStatus` codes.
+    ``plot_track_id`` is aligned with the call's input plots: the id of the track that used each
+    plot (an update, or the second plot of a new track), −1 for plots not used (pooled for
+    initiation, rejected, or taken by a track deleted later in the same call).
+    """
+
+    time_s: float
+    track_id: np.ndarray
+    status: np.ndarray
+    state_time_s: np.ndarray
+    x: np.ndarray
+    P: np.ndarray
+    n_updates: np.ndarray
+    first_s: np.ndarray
+    confirmed_s: np.ndarray
+    munition_hint: tuple[str, ...]
+    plot_track_id: np.ndarray
+    events: tuple[TrackEvent, ...]
+    counters: Mapping[str, int]
+
+    def __len__(self) -> int:
+        return int(self.track_id.shape[0])
+
+    @property
+    def confirmed(self) -> np.ndarray:
+        """(N,) True for confirmed tracks."""
+        return self.status == TrackStatus.CONFIRMED
+
+
+def generic_motion(
+    config: TrackerConfig,
+    drag: GenericDrag,
+    atmosphere: Any | None = None,
+    wind: Any | None = None,
+) -> Ballistic:
+    """The generic 7-state ballistic model every track uses."""
+    return Ballistic(
+        drag.curve,
+        drag.area_over_mass_m2pkg,
+        AirTable.build(atmosphere, wind),
+        q=config.process_noise_q,
+        q_beta=config.process_noise_q_beta,
+        estimate_drag_scale=True,
+        max_step_s=config.max_step_s,
+    )
+
+
+class Tracker:
+    """Multi-target tracker over a fixed set of sensors (see the module docstring).
+
+    ``motion`` overrides the generic model (any 7-state :class:`Ballistic`, for instance one
+    built for a known munition); ``atmosphere`` and ``wind`` feed the generic model's air table.
+    """
+
+    def __init__(
+        self,
+        sensors: SensorTable | Sequence[SensorInfo],
+        config: TrackerConfig | None = None,
+        *,
+        motion: Ballistic | None = None,
+        atmosphere: Any | None = None,
+        wind: Any | None = None,
+    ) -> None:
+        self.config = config if config is not None else TrackerConfig()
+        self.sensors = (
+            sensors if isinstance(sensors, SensorTable) else SensorTable.from_infos(list(sensors))
+        )
+        if self.sensors.sensor_ids.size > 63:
+            raise ValueError("Tracker: at most 63 sensors (one bit each in the track's mask)")
+        self.drag = GenericDrag.from_catalogue()
+        self.motion = (
+            motion
+            if motion is not None
+            else generic_motion(self.config, self.drag, atmosphere, wind)
+        )
+        if self.motion.dim != STATE_DIM:
+            raise ValueError(f"Tracker: the motion model must have {STATE_DIM} states")
+        self.filter = ExtendedKalmanFilter(self.motion)
+        c = self.config
+        self._revisit = np.array(
+            [c.sensor_revisit_s.get(int(s), c.revisit_s) for s in self.sensors.sensor_ids]
+        )
+        self.tracks = TrackTable(STATE_DIM, uid_slots=c.confirm_hits + 1)
+        self.pool = PlotPool.empty()
+        self.time_s = -np.inf
+        self.counters: dict[str, int] = dict.fromkeys(COUNTER_NAMES, 0)
+        self._events: list[TrackEvent] = []
+        self._plot_track = np.zeros(0, dtype=np.int64)
+        self._uid_base = 0
+        self._dup_threshold = float(chi2.ppf(c.duplicate_probability, 6))
+
+    # ---- public API -----------------------------------------------------------------------
+
+    def process(self, plots: PlotBatch, now: float | None = None) -> TrackerOutput:
+        """Process a batch of plots (sorted here by time), then advance to ``now`` if given."""
+        self._events = []
+        n = len(plots)
+        self._plot_track = np.full(n, -1, dtype=np.int64)
+        self.counters["plots_received"] += n
+        if n:
+            self._process_plots(plots)
+        self._uid_base += n
+        if now is not None and now > self.time_s:
+            if len(self.tracks):
+                xp, Pp = self.filter.predict(self.tracks.x, self.tracks.P, now - self.tracks.time_s)
+                self._maintain(now, xp, Pp)
+            self.time_s = float(now)
+        return self._output()
+
+    def step(self, now: float, plots: PlotBatch) -> TrackerOutput:
+        """``process(plots, now)`` with the engine's argument order."""
+        return self.process(plots, now)
+
+    # ---- internals ------------------------------------------------------------------------
+
+    def _process_plots(self, plots: PlotBatch) -> None:
+        c = self.config
+        z_all = np.column_stack(
+            [plots.range_m, plots.azimuth_rad, plots.elevation_rad, plots.radial_velocity_mps]
+        ).astype(float)
+        t_all = np.asarray(plots.time_s, dtype=float)
+        valid = np.isfinite(t_all) & np.all(np.isfinite(z_all[:, :3]), axis=1) & (z_all[:, 0] > 0)
+        self.counters["rejected_invalid"] += int(np.count_nonzero(~valid))
+        sid = np.asarray(plots.sensor_id)
+        known = np.isin(sid, self.sensors.sensor_ids)
+        self.counters["rejected_unknown_sensor"] += int(np.count_nonzero(valid & ~known))
+        ok = valid & known
+        late = ok & (t_all < self.time_s - c.late_tolerance_s)
+        self.counters["rejected_late"] += int(np.count_nonzero(late))
+        keep = np.flatnonzero(ok & ~late)
+        if keep.size == 0:
+            return
+        srow = self.sensors.index(sid[keep])
+        order = np.lexsort((srow, t_all[keep]))
+        idx = keep[order]  # input rows in processing order
+        t, z, srow = t_all[idx], z_all[idx], srow[order]
+        cut = np.flatnonzero((np.diff(t) != 0) | (np.diff(srow) != 0)) + 1
+        for a, b in zip(np.r_[0, cut], np.r_[cut, t.size], strict=True):
+            self._process_group(float(t[a]), int(srow[a]), z[a:b], idx[a:b])
+            self.time_s = max(self.time_s, float(t[a]))
+
+    def _process_group(self, t: float, srow: int, z: np.ndarray, rows_in: np.ndarray) -> None:
+        c = self.config
+        m = z.shape[0]
+        uid = self._uid_base + rows_in
+        rows = SensorRows(
+            np.broadcast_to(self.sensors.position_enu[srow], (m, 3)),
+            np.broadcast_to(self.sensors.sigma[srow], (m, 4)),
+        )
+        free = np.ones(m, dtype=bool)
+        tab = self.tracks
+        if len(tab):
+            xp, Pp = self.filter.predict(tab.x, tab.P, t - tab.time_s)
+            g = gate(xp, Pp, z, rows, c.gate_probability)
+            chosen_t, chosen_p = [], []
+            dof = 3 + meas.doppler_mask(z, rows).astype(int)
+            tentative_limit = chi2.ppf(c.tentative_gate_probability, dof)
+            for status, limit in (
+                (TrackStatus.CONFIRMED, g.threshold),
+                (TrackStatus.TENTATIVE, tentative_limit),
+            ):
+                trk = np.flatnonzero(tab.status == status)
+                cols = np.flatnonzero(free)
+                if trk.size == 0 or cols.size == 0:
+                    continue
+                d2 = g.d2[np.ix_(trk, cols)]
+                r, k = gnn(d2, d2 <= limit[cols][None, :], limit.max())
+                chosen_t.append(trk[r])
+                chosen_p.append(cols[k])
+                free[cols[k]] = False
+            ti = np.concatenate(chosen_t) if chosen_t else np.zeros(0, np.int64)
+            pj = np.concatenate(chosen_p) if chosen_p else np.zeros(0, np.int64)
+            x_now, P_now = xp, Pp
+            if ti.size:
+                res = self.filter.update(xp[ti], Pp[ti], z[pj], rows.take(pj))
+                x_now, P_now = xp.copy(), Pp.copy()
+                x_now[ti], P_now[ti] = res.x, res.P
+                tab.x[ti], tab.P[ti] = res.x, res.P
+                tab.time_s[ti] = t
+                tab.hits[ti] += 1
+                tab.nis_sum[ti] += res.nis
+                tab.last_hit_s[ti] = np.maximum(tab.last_hit_s[ti], t)
+                tab.miss_interval_s[ti] = np.maximum(tab.miss_interval_s[ti], self._revisit[srow])
+                tab.sensor_mask[ti] |= np.int64(1) << srow
+                tab.record_plot(ti, uid[pj])
+                self._plot_track[rows_in[pj]] = tab.track_id[ti]
+                self.counters["plots_used"] += int(ti.size)
+            self._maintain(t, x_now, P_now)
+        if np.any(free):
+            keep = np.flatnonzero(free)
+            self._initiate(t, srow, z[keep], rows.take(keep), rows_in[keep], uid[keep])
+
+    def _maintain(self, t: float, x_now: np.ndarray, P_now: np.ndarray) -> None:
+        """Confirm and delete at time ``t``; ``x_now``, ``P_now`` are the tracks at ``t``."""
+        c = self.config
+        tab = self.tracks
+        pos_sigma = np.sqrt(np.linalg.eigvalsh(P_now[:, :3, :3])[:, -1])
+        confirm, reason = lifecycle_decisions(
+            tab,
+            t,
+            confirm_hits=c.confirm_hits,
+            confirm_looks=c.confirm_looks,
+            max_misses=c.max_misses,
+            max_coast_s=c.max_coast_s,
+            position_sigma_m=pos_sigma,
+            height_m=x_now[:, 2],
+            height_sigma_m=np.sqrt(P_now[:, 2, 2]),
+            max_position_sigma_m=c.max_position_sigma_m,
+            ground_height_m=c.ground_height_m,
+        )
+        new = np.flatnonzero(confirm)
+        if new.size:
+            new = self._resolve_confirmations(new, x_now, P_now, reason)
+            tab.status[new] = TrackStatus.CONFIRMED
+            tab.confirmed_s[new] = t
+            self.counters["tracks_confirmed"] += int(new.size)
+            self._events.extend(TrackEvent("confirmed", int(i), t) for i in tab.track_id[new])
+        gone = np.flatnonzero(reason != "")
+        if gone.size:
+            for i in gone:
+                self.counters[f"deleted_{reason[i]}"] += 1
+            self._events.extend(
+                TrackEvent("deleted", int(tab.track_id[i]), t, str(reason[i])) for i in gone
+            )
+            tab.keep(reason == "")
+
+    def _resolve_confirmations(
+        self, new: np.ndarray, x_now: np.ndarray, P_now: np.ndarray, reason: np.ndarray
+    ) -> np.ndarray:
+        """Rows of ``new`` that really confirm; marks conflicts and duplicates in ``reason``."""
+        tab = self.tracks
+        updates = np.maximum(tab.hits[new] - 2, 1)
+        new = new[np.argsort(tab.nis_sum[new] / updates, kind="stable")]
+        taken: list[int] = []
+        used: set[int] = set()
+        for i in new.tolist():  # best first; a handful of rows per confirmation
+            uids = {u for u in tab.plot_uids[i].tolist() if u >= 0}
+            if uids & used:
+                reason[i] = "conflict"
+                continue
+            taken.append(i)
+            used |= uids
+        kept = np.array(taken, dtype=np.int64)
+        old = np.flatnonzero((tab.status == TrackStatus.CONFIRMED) & (reason == ""))
+        if old.size and kept.size:
+            d = x_now[kept, None, :6] - x_now[None, old, :6]
+            S = P_now[kept, None, :6, :6] + P_now[None, old, :6, :6]
+            d2 = np.einsum("abi,abi->ab", d, np.linalg.solve(S, d[..., None])[..., 0])
+            dup = np.any(d2 < self._dup_threshold, axis=1)
+            reason[kept[dup]] = "duplicate"
+            kept = kept[~dup]
+        if kept.size:
+            shared = np.isin(tab.plot_uids, np.array(sorted(used))) & (tab.plot_uids >= 0)
+            rivals = (tab.status == TrackStatus.TENTATIVE) & shared.any(axis=1)
+            rivals[kept] = False
+            reason[rivals & (reason == "")] = "conflict"
+        return kept
+
+    def _initiate(
+        self,
+        t: float,
+        srow: int,
+        z: np.ndarray,
+        rows: SensorRows,
+        rows_in: np.ndarray,
+        uid: np.ndarray,
+    ) -> None:
+        c = self.config
+        gates = c.pairing
+        pool = self.pool
+        if len(pool):
+            pool.keep(pool.time_s >= t - gates.max_dt_s - c.late_tolerance_s)
+        p, C = meas.spherical_to_enu(z, rows)
+        m = z.shape[0]
+        pairs = pair_plots(pool, np.full(m, t), p, C, gates, ground_height_m=c.ground_height_m)
+        if pairs.i.size:
+            i, j = pairs.i, pairs.j
+            x0, P0 = two_point_state(
+                pool.time_s[i],
+                pool.p[i],
+                pool.C[i],
+                np.full(i.size, t),
+                p[j],
+                C[j],
+                accel_sigma_mps2=c.init_accel_sigma_mps2,
+                dim=STATE_DIM,
+                log_drag_scale_sigma=max(self.drag.spread, 0.3),
+            )
+            r1, r2 = self._revisit[pool.sensor_row[i]], self._revisit[srow]
+            mask = (np.int64(1) << pool.sensor_row[i]) | (np.int64(1) << srow)
+            ids = self.tracks.add(
+                x0,
+                P0,
+                np.full(i.size, t),
+                pool.time_s[i],
+                np.minimum(r1, r2),
+                np.maximum(r1, r2),
+                mask,
+                np.column_stack([pool.uid[i], uid[j]]),
+            )
+            self._plot_track[rows_in[j]] = ids  # the latest of several pairs is reported
+            self.counters["tracks_initiated"] += int(i.size)
+            used_new = np.unique(j)
+            self.counters["plots_initiating"] += int(used_new.size + np.unique(i).size)
+            pool.keep(~np.isin(np.arange(len(pool)), i))
+        else:
+            used_new = np.zeros(0, np.int64)
+        rest = np.flatnonzero(~np.isin(np.arange(m), used_new))
+        if rest.size:
+            pool.add(
+                np.full(rest.size, t),
+                np.full(rest.size, srow, np.int64),
+                p[rest],
+                C[rest],
+                uid[rest],
+            )
+            self.counters["plots_pooled"] += int(rest.size)
+
+    def _output(self) -> TrackerOutput:
+        tab = self.tracks
+        beta = tab.x[:, 6]
+        beta_sigma = np.sqrt(tab.P[:, 6, 6])
+        return TrackerOutput(
+            time_s=float(self.time_s),
+            track_id=tab.track_id.copy(),
+            status=tab.status.copy(),
+            state_time_s=tab.time_s.copy(),
+            x=tab.x.copy(),
+            P=tab.P.copy(),
+            n_updates=tab.hits.copy(),
+            first_s=tab.first_s.copy(),
+            confirmed_s=tab.confirmed_s.copy(),
+            munition_hint=tuple(self.drag.hint(beta, beta_sigma)),
+            plot_track_id=self._plot_track,
+            events=tuple(self._events),
+            counters=dict(self.counters),
+        )
