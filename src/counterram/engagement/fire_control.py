@@ -1,0 +1,675 @@
+"""Fire control: which gun fires which burst at which threat, when, where to aim, at what risk.
+
+Why it exists: threat evaluation says which tracks threaten an asset and how urgently; the guns
+have limits (travel, range, height, no-fire sectors and areas, slew, reaction, magazine) and a
+burst is a gamble whose odds depend on geometry and on how well the track is known. This module
+turns both into fire orders, one plan per call, for all guns and threats at once.
+
+``FireControl.plan(now, threats, tracks)`` (pure with respect to time and I/O: its only clock is
+``now``; it keeps per-gun state between calls):
+
+1. **Candidates.** Tracks that threat evaluation engages (:mod:`counterram.engagement.threat`)
+   and that are not waiting for a kill assessment (below). Each track's state is moved to
+   ``now`` with its munition's drag (``propagate``; β = log drag scale relative to the munition).
+2. **Windows.** Each threat's path is flown once on the fire-time grid (``grid_step_s`` apart
+   for the ``fine_span_s`` after the gun is free, ``coarse_step_s`` beyond, up to ``horizon_s``);
+   fire times at which the threat is down, below the lowest engagement height or out of reach
+   (range + its own travel during the longest round flight) are dropped at once. For the rest,
+   each (threat, fire time) is one row of
+   :func:`~counterram.engagement.intercept.engagement_window`, which solves the drag intercept
+   for all of them in one batch and flags range, height, travel, no-fire
+   area (the line of fire's ground track to ``no_fire_overshoot_m`` beyond the intercept) and
+   self-destruct limits; the no-fire sectors, which may stop at an elevation, are checked here
+   (:func:`~counterram.engagement.config.in_no_fire_sector`). A fire time is usable when nothing
+   is flagged and the gun can be there: free time + reaction + slew from its current pointing.
+3. **Kill probability.** For every usable fire time, the burst kill probability with a shared
+   bias (:func:`~counterram.engagement.lethality.burst_kill_probability`): dispersion σ_d =
+   slant range × dispersion, bias covariance = fire-control error (σ_fc × range per axis) plus
+   the track's position covariance at the intercept time projected on the miss plane
+   (:func:`~counterram.engagement.lethality.bias_covariance`). The covariance is carried from
+   the track's time to the intercept time t by the first-order transition
+   δp(t) = δp₀ + t δv₀ + ½ t² a_d δβ (a_d the drag acceleration, which scales with exp β;
+   gravity has no state derivative, and the drag's dependence on velocity changes δp by a few
+   per cent over the ≲ 20 s involved). The lethal radius is the threat munition's catalogue
+   ``lethal_radius_m``.
+4. **Fire time.** Per (gun, threat): the earliest usable time whose Pk reaches ``pk_fraction`` of
+   the best Pk in the window (no waiting for marginal gains, no firing at a poor geometry when a
+   much better one comes); pairs whose best Pk is below ``min_pk`` are dropped.
+5. **Assignment.** Maximum-marginal-return greedy
+   (:func:`~counterram.engagement.assignment.greedy_assignment`) with values = threat priorities,
+   p_ij the pair's Pk, gun capacities = bursts that fit between the gun's first and last usable
+   fire time (burst + re-lay each) bounded by the magazine (``gun_capacity``), and per-pair
+   limits = shoot-look-shoot cycles that fit in the pair's window, each cycle a burst, the round's
+   time of flight and the look (``look_s``).
+6. **Orders.** Each gun takes, among the threats assigned to it, the one whose window closes
+   first (earliest deadline; ties by priority). If that burst's fire time is within ``commit_s``
+   of ``now`` it is ordered: the gun is laid on the aim, its magazine loses the burst, it is busy
+   until the burst and re-lay are over, and the track waits for its kill assessment until the
+   intercept time + ``look_s`` (shoot-look-shoot: a surviving track is engaged again, by any gun,
+   only after the look and only while a window remains). Later fire times are left to a later
+   plan, with a fresher track.
+7. **Collateral.** Every order carries its expected casualties (FAA 14 CFR 420 App. C, via
+   :mod:`counterram.engagement.collateral`): dud rounds flown to the ground (n × dud rate), the
+   fragments of the rounds that self-destruct, and Pk × the debris of the killed threat falling
+   from the intercept point. With ``withhold_if_collateral_exceeds_benefit`` a gun holds fire
+   (GunStatus ``hold`` with the reason) when that exceeds the casualties the burst is expected to
+   avert: Pk × Σ_k P(impact in populated area k) × ρ_k × A_L, with A_L the threat's lethal area
+   (a model: ``lethal_area_ref_m2`` × (mass / ``lethal_area_ref_mass_kg``)^(2/3), the
+   cube-root scaling of blast and fragment radii with charge size [unverified]).
+
+Gun status events (``ready``, ``slewing`` = assigned and waiting for its fire time, ``firing``,
+``hold``, ``empty``) are emitted when a gun's state, hold reason or magazine changes.
+
+Python loops run over guns and over the few orders of one plan; everything per threat and per
+fire time is batched.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from counterram.engagement.assignment import greedy_assignment, gun_capacity
+from counterram.engagement.collateral import (
+    FallingDebris,
+    PopulatedArea,
+    debris_footprint,
+    dud_round_impacts,
+    expected_casualties,
+    gaussian_polygon_probability,
+    self_destruct_fragments,
+)
+from counterram.engagement.config import Gun, in_no_fire_sector
+from counterram.engagement.intercept import InterceptSolution, WindowReason, engagement_window
+from counterram.engagement.lethality import bias_covariance, burst_kill_probability
+from counterram.engagement.threat import ThreatAssessment, floor_covariance
+from counterram.events import EngagementOrdered, GunStatus
+from counterram.physics.atmosphere import STANDARD, Atmosphere
+from counterram.physics.catalogue import Munition, load_catalogue
+from counterram.physics.trajectory import Projectiles, acceleration, fly, propagate
+from counterram.physics.wind import CALM, Wind
+
+__all__ = [
+    "BURNT_OUT_S",
+    "FireControl",
+    "FireControlConfig",
+    "FireOrder",
+    "GunState",
+    "TrackStates",
+    "position_covariance_at",
+    "threat_lethal_area_m2",
+]
+
+BURNT_OUT_S = 1e9
+"""Time since launch meaning "motor burnt out"."""
+
+_NO_FIRE = int(WindowReason.NO_FIRE_SECTOR | WindowReason.NO_FIRE_AREA)
+_IGNORED = int(WindowReason.NOT_READY)
+
+
+@dataclass(frozen=True)
+class TrackStates:
+    """Tracks as fire control needs them (N rows).
+
+    ``x`` (N, 7) = [east, north, up, v_east, v_north, v_up, β] at ``time_s`` (N,), with β the
+    natural log of the drag scale relative to ``munition`` (one catalogue name per row, e.g. the
+    classifier's choice with :meth:`Classification.best_log_drag_scale`); ``P`` (N, 7, 7).
+    """
+
+    track_id: NDArray[np.int64]
+    time_s: NDArray[np.float64]
+    x: NDArray[np.float64]
+    P: NDArray[np.float64]
+    munition: tuple[str, ...]
+    time_since_launch_s: NDArray[np.float64] | None = None
+
+    def __post_init__(self) -> None:
+        n = np.asarray(self.track_id).shape[0]
+        object.__setattr__(self, "track_id", np.asarray(self.track_id, dtype=np.int64))
+        object.__setattr__(
+            self, "time_s", np.broadcast_to(np.asarray(self.time_s, dtype=float), (n,)).copy()
+        )
+        x = np.asarray(self.x, dtype=float).reshape(n, 7)
+        P = np.asarray(self.P, dtype=float).reshape(n, 7, 7)
+        if not (np.all(np.isfinite(x)) and np.all(np.isfinite(P))):
+            raise ValueError("TrackStates: x and P must be finite")
+        object.__setattr__(self, "x", x)
+        object.__setattr__(self, "P", P)
+        if len(self.munition) != n:
+            raise ValueError(f"TrackStates: one munition per track ({n}); got {len(self.munition)}")
+        tsl = self.time_since_launch_s
+        object.__setattr__(
+            self, "time_since_launch_s",
+            np.full(n, BURNT_OUT_S) if tsl is None
+            else np.broadcast_to(np.asarray(tsl, dtype=float), (n,)).copy(),
+        )
+
+    def __len__(self) -> int:
+        return int(self.track_id.shape[0])
+
+    def rows_of(self, track_ids: ArrayLike) -> NDArray[np.int64]:
+        """Row of each track id (−1 when absent)."""
+        index = {int(t): r for r, t in enumerate(self.track_id)}
+        ids = np.atleast_1d(np.asarray(track_ids, dtype=np.int64))
+        return np.array([index.get(int(t), -1) for t in ids], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class FireControlConfig:
+    """Fire-control settings (SI units; see the module docstring for their roles)."""
+
+    horizon_s: float = 25.0
+    grid_step_s: float = 0.25
+    fine_span_s: float = 3.0
+    coarse_step_s: float = 1.0
+    commit_s: float = 1.0
+    look_s: float = 1.0
+    min_pk: float = 0.05
+    pk_fraction: float = 0.8
+    ground_height_m: float = 0.0
+    max_step_s: float = 0.02
+    collateral: bool = True
+    lethal_area_ref_m2: float = 300.0
+    lethal_area_ref_mass_kg: float = 4.5
+
+    def __post_init__(self) -> None:
+        for name in ("horizon_s", "grid_step_s", "coarse_step_s", "max_step_s",
+                     "lethal_area_ref_m2", "lethal_area_ref_mass_kg"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v > 0):
+                raise ValueError(f"FireControlConfig.{name} must be finite and > 0; got {v!r}")
+        for name in ("commit_s", "look_s", "fine_span_s"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v >= 0):
+                raise ValueError(f"FireControlConfig.{name} must be finite and >= 0; got {v!r}")
+        for name in ("min_pk", "pk_fraction"):
+            v = getattr(self, name)
+            if not 0.0 <= v <= 1.0:
+                raise ValueError(f"FireControlConfig.{name} must be in [0, 1]; got {v!r}")
+
+
+def threat_lethal_area_m2(munition: Munition, config: FireControlConfig) -> float:
+    """Lethal area of a threat's warhead on the ground (a model; module docstring, step 7)."""
+    return config.lethal_area_ref_m2 * (
+        munition.burnout_mass_kg / config.lethal_area_ref_mass_kg
+    ) ** (2.0 / 3.0)
+
+
+@dataclass
+class GunState:
+    """A gun's changing state: pointing, when it is free, rounds left, last target, status."""
+
+    azimuth_rad: float
+    elevation_rad: float
+    busy_until_s: float = -math.inf
+    magazine: int = 0
+    target: int = -1
+    state: str = "ready"
+    hold_reason: str = ""
+    last_reported: tuple[str, str, int] | None = None
+
+
+@dataclass(frozen=True)
+class FireOrder:
+    """One burst ordered: who fires at what, when, how, with what odds and what collateral.
+
+    Angles in radians, positions in site-frame metres, times in scenario seconds.
+    ``bias_cov_m2`` is the miss-plane bias covariance the Pk was computed with (fire control +
+    track) and ``sigma_dispersion_m`` the per-round dispersion at the intercept range.
+    """
+
+    time_s: float
+    gun: str
+    gun_index: int
+    track_id: int
+    fire_time_s: float
+    rounds: int
+    burst_s: float
+    azimuth_rad: float
+    elevation_rad: float
+    gun_enu: NDArray[np.float64]
+    intercept_enu: NDArray[np.float64]
+    intercept_time_s: float
+    slant_range_m: float
+    round_tof_s: float
+    threat_velocity_enu: NDArray[np.float64]
+    predicted_pk: float
+    bias_cov_m2: NDArray[np.float64]
+    sigma_dispersion_m: float
+    expected_casualties: float
+    casualties_averted: float
+    threatened_asset: str
+    threat_munition: str
+    priority: float
+
+    @property
+    def aim_unit(self) -> NDArray[np.float64]:
+        """Unit aim direction (3,) in ENU."""
+        ce = math.cos(self.elevation_rad)
+        return np.array([ce * math.sin(self.azimuth_rad), ce * math.cos(self.azimuth_rad),
+                         math.sin(self.elevation_rad)])
+
+    def to_event(self) -> EngagementOrdered:
+        """The order as an event (degrees at the interface)."""
+        return EngagementOrdered(
+            time_s=self.time_s,
+            gun=self.gun,
+            track_id=int(self.track_id),
+            fire_time_s=self.fire_time_s,
+            rounds=int(self.rounds),
+            intercept_enu=tuple(float(v) for v in self.intercept_enu),  # type: ignore[arg-type]
+            intercept_time_s=self.intercept_time_s,
+            azimuth_deg=math.degrees(self.azimuth_rad) % 360.0,
+            elevation_deg=math.degrees(self.elevation_rad),
+            predicted_pk=self.predicted_pk,
+            expected_casualties=self.expected_casualties,
+            threatened_asset=self.threatened_asset,
+        )
+
+
+def position_covariance_at(
+    P: NDArray[np.float64], dt_s: NDArray[np.float64], drag_accel: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Position covariance (..., 3, 3) after dt (...,) by the first-order transition
+    δp = δp₀ + dt δv₀ + ½ dt² a_d δβ (module docstring, step 3). ``P`` (..., 7, 7) and
+    ``drag_accel`` (..., 3) broadcast against ``dt_s``."""
+    dt = np.asarray(dt_s, dtype=float)
+    eye = np.eye(3)
+    phi = np.zeros((*dt.shape, 3, 7))
+    phi[..., :, 0:3] = eye
+    phi[..., :, 3:6] = dt[..., None, None] * eye
+    phi[..., :, 6] = 0.5 * dt[..., None] ** 2 * drag_accel
+    return phi @ P @ np.swapaxes(phi, -1, -2)
+
+
+@dataclass
+class _Pair:
+    """The chosen shot of one (gun, threat) pair (indices into the plan's arrays)."""
+
+    k: int  # row of the candidate (threat, fire time) in the gun's window solution
+    pk: float
+    fire_s: float  # relative to now
+    last_fire_s: float  # relative to now
+    cycles: int
+    bias_cov: NDArray[np.float64] = field(default_factory=lambda: np.zeros((2, 2)))
+    sigma_d: float = 0.0
+
+
+class FireControl:
+    """Fire-control manager for a set of guns (see the module docstring).
+
+    Args:
+        guns: resolved guns (:func:`counterram.engagement.config.guns_from_scenario`).
+        catalogue: munition catalogue (threat lethal radius, drag, mass); default the built-in.
+        atmosphere, wind: the site's (physics core objects).
+        config: :class:`FireControlConfig`.
+        populated_areas: for expected casualties (collateral kernel's :class:`PopulatedArea`).
+        background_density_per_km2: uniform density outside the populated areas.
+    """
+
+    def __init__(
+        self,
+        guns: Sequence[Gun],
+        catalogue: Any | None = None,
+        atmosphere: Atmosphere = STANDARD,
+        wind: Wind = CALM,
+        config: FireControlConfig | None = None,
+        *,
+        populated_areas: Sequence[PopulatedArea] = (),
+        background_density_per_km2: float = 0.0,
+    ) -> None:
+        self.guns = tuple(guns)
+        names = [g.name for g in self.guns]
+        if len(set(names)) != len(names):
+            raise ValueError(f"FireControl: gun names must be unique; got {names}")
+        self.catalogue = catalogue if catalogue is not None else load_catalogue()
+        self.atmosphere = atmosphere
+        self.wind = wind
+        self.config = config if config is not None else FireControlConfig()
+        self.populated_areas = tuple(populated_areas)
+        if background_density_per_km2 < 0:
+            raise ValueError("background_density_per_km2 must be >= 0")
+        self.background_density_per_km2 = float(background_density_per_km2)
+        self.states = [
+            GunState(
+                azimuth_rad=g.limits.azimuth_center_rad, elevation_rad=0.0,
+                magazine=g.config.magazine,
+            )
+            for g in self.guns
+        ]
+        self.assessment_due_s: dict[int, float] = {}
+        """Track id → time until which it waits for its kill assessment (shoot-look-shoot)."""
+
+    # ------------------------------------------------------------------------------------
+    def initial_status(self, time_s: float = 0.0) -> list[GunStatus]:
+        """A status event per gun (ready or empty), e.g. at the start of a run."""
+        out = []
+        for g, s in zip(self.guns, self.states, strict=True):
+            s.state = "ready" if s.magazine >= g.rounds_per_burst else "empty"
+            s.last_reported = (s.state, "", s.magazine)
+            out.append(GunStatus(time_s=time_s, gun=g.name, state=s.state, magazine=s.magazine))
+        return out
+
+    def plan(
+        self, now: float, threats: ThreatAssessment, tracks: TrackStates
+    ) -> tuple[list[FireOrder], list[GunStatus]]:
+        """Plan at time ``now``: the bursts ordered now and the gun status changes."""
+        now = float(now)
+        for tid in [t for t, due in self.assessment_due_s.items() if due <= now]:
+            del self.assessment_due_s[tid]
+        rows = threats.ranked()
+        trow = tracks.rows_of(threats.track_id[rows]) if rows.size else np.zeros(0, np.int64)
+        blocked = np.array(
+            [self.assessment_due_s.get(int(t), -math.inf) > now for t in threats.track_id[rows]],
+            dtype=bool,
+        )
+        keep = (trow >= 0) & ~blocked
+        rows, trow = rows[keep], trow[keep]
+        orders: list[FireOrder] = []
+        holds: dict[int, str] = {}
+        waiting: set[int] = set()
+        if rows.size:
+            orders, holds, waiting = self._plan_threats(now, threats, rows, tracks, trow)
+        return orders, self._status_events(now, orders, holds, waiting)
+
+    # ------------------------------------------------------------------------------------
+    def _plan_threats(
+        self, now: float, threats: ThreatAssessment, rows: NDArray[np.int64],
+        tracks: TrackStates, trow: NDArray[np.int64],
+    ) -> tuple[list[FireOrder], dict[int, str], set[int]]:
+        cfg = self.config
+        J = rows.size
+        munitions = [self.catalogue.get(tracks.munition[r]) for r in trow]
+        x = tracks.x[trow]
+        P = tracks.P[trow]
+        t_state = tracks.time_s[trow]
+        tsl = tracks.time_since_launch_s[trow]  # type: ignore[index]
+        scale = np.exp(np.clip(x[:, 6], -3.0, 3.0))
+        bodies = Projectiles.from_munitions(munitions, drag_scale=scale)
+        dt_now = now - t_state
+        x_now = propagate(
+            x[:, :6], bodies, dt_now, atmosphere=self.atmosphere, wind=self.wind,
+            time_since_launch_s=tsl, max_step_s=cfg.max_step_s,
+        )
+        tsl_now = tsl + dt_now
+        no_drag = Projectiles.from_munitions(munitions, drag_scale=0.0)
+        a_d = acceleration(x[:, :6], bodies, time_since_launch_s=tsl, atmosphere=self.atmosphere,
+                           wind=self.wind) - acceleration(
+            x[:, :6], no_drag, time_since_launch_s=tsl, atmosphere=self.atmosphere, wind=self.wind)
+        lethal_r = np.array([m.lethal_radius_m for m in munitions])
+        horizon = min(cfg.horizon_s, float(np.nanmax(threats.impact_time_s[rows])) - now)
+        if not horizon > 0:
+            return [], {}, set()
+        # every threat's predicted path on the fire-time grid (NaN once down)
+        path = fly(
+            x_now, bodies, atmosphere=self.atmosphere, wind=self.wind,
+            time_since_launch_s=tsl_now, ground_height_m=cfg.ground_height_m,
+            sample_dt_s=cfg.grid_step_s, max_time_s=horizon,
+        )
+        grid = path.samples_t  # (K,) seconds after now
+        on_grid = grid <= horizon + 1e-9
+        grid, samples = grid[on_grid], path.samples[:, on_grid]  # (J, K, 6)
+        stride = max(1, round(cfg.coarse_step_s / cfg.grid_step_s))
+        coarse = np.arange(grid.size) % stride == 0
+
+        I = len(self.guns)
+        p = np.zeros((I, J))
+        pairs: dict[tuple[int, int], _Pair] = {}
+        windows: dict[int, Any] = {}
+        no_fire_only: dict[int, int] = {}
+        for i, gun in enumerate(self.guns):
+            st = self.states[i]
+            if st.magazine < gun.rounds_per_burst:
+                continue
+            start = max(st.busy_until_s - now, 0.0)
+            # cheap screen: only fire times at which the threat is airborne, above the lowest
+            # engagement height and within reach (range + its own travel during the longest
+            # round flight) are solved
+            rel = samples[..., 0:3] - gun.position_enu
+            speed = np.linalg.norm(samples[..., 3:6], axis=-1)
+            reach = gun.limits.max_range_m + speed * gun.self_destruct_s + 50.0
+            # fine grid for the next fine_span_s after the gun is free, coarse beyond
+            sampled = coarse | (grid <= start + cfg.fine_span_s)
+            with np.errstate(invalid="ignore"):
+                cand = (
+                    (grid[None, :] >= start - 1e-9)
+                    & sampled[None, :]
+                    & (samples[..., 2] - cfg.ground_height_m >= gun.limits.min_altitude_m)
+                    & (np.linalg.norm(rel, axis=-1) <= reach)
+                )
+            jj, kk = np.nonzero(cand)
+            if jj.size == 0:
+                continue
+            # each candidate (threat, fire time) is one row fired at its own epoch (delay 0)
+            w = engagement_window(
+                gun.limits, samples[jj, kk], bodies.take(jj), [0.0],
+                current_azimuth_rad=st.azimuth_rad, current_elevation_rad=st.elevation_rad,
+                interceptor=gun.interceptor, muzzle_speed_mps=gun.muzzle_speed_mps,
+                threat_time_since_launch_s=tsl_now[jj] + grid[kk],
+                ground_height_m=cfg.ground_height_m, atmosphere=self.atmosphere, wind=self.wind,
+                max_step_s=cfg.max_step_s,
+            )
+            sol = _first_column(w.solution)
+            reasons = w.reasons[:, 0].copy()
+            with np.errstate(invalid="ignore"):
+                sector = in_no_fire_sector(
+                    gun.no_fire_sectors_rad, np.nan_to_num(sol.azimuth_rad),
+                    np.nan_to_num(sol.elevation_rad, nan=10.0),
+                ) & sol.ok
+            reasons[sector] |= int(WindowReason.NO_FIRE_SECTOR)
+            blocking = reasons & ~_IGNORED
+            ready = grid[kk] >= start + w.ready_time_s[:, 0] - 1e-9
+            usable = (blocking == 0) & ready
+            # threats this gun could engage but for a no-fire restriction (reported as a hold)
+            only_nf = ((blocking & ~_NO_FIRE) == 0) & ((blocking & _NO_FIRE) != 0)
+            has_nf = np.bincount(jj[only_nf], minlength=J) > 0
+            has_use = np.bincount(jj[usable], minlength=J) > 0
+            for j in np.flatnonzero(has_nf & ~has_use):
+                no_fire_only.setdefault(i, int(threats.track_id[rows[j]]))
+            windows[i] = (sol, jj, kk, grid)
+            u = np.flatnonzero(usable)
+            if u.size == 0:
+                continue
+            rng_m = sol.slant_range_m[u]
+            aim = sol.aim_unit[u]
+            ju = jj[u]
+            dt_int = grid[kk[u]] + sol.round_tof_s[u] + now - t_state[ju]
+            pos_cov = position_covariance_at(P[ju], dt_int, a_d[ju])
+            bcov = bias_covariance(aim, rng_m, gun.fire_control_sigma_rad, pos_cov)
+            sd = rng_m * gun.dispersion_rad
+            pk = burst_kill_probability(gun.rounds_per_burst, lethal_r[ju], sd, bias_cov_m2=bcov)
+            cycle = gun.burst_s + cfg.look_s
+            for j in np.unique(ju):
+                sel = np.flatnonzero(ju == j)  # in increasing fire time (np.nonzero order)
+                best = float(pk[sel].max())
+                if best < cfg.min_pk:
+                    continue
+                first = sel[np.argmax(pk[sel] >= cfg.pk_fraction * best - 1e-12)]
+                row = int(u[first])
+                t_fire = float(grid[kk[row]])
+                last = float(grid[kk[u[sel]]].max())
+                tof = float(sol.round_tof_s[row])
+                cycles = 1 + math.floor((last - t_fire) / (cycle + tof) + 1e-9)
+                pairs[(i, int(j))] = _Pair(row, float(pk[first]), t_fire, last, cycles,
+                                           bcov[first], float(sd[first]))
+                p[i, j] = float(pk[first])
+
+        if not pairs:
+            holds = {i: f"no-fire restriction on track {t}" for i, t in no_fire_only.items()}
+            return [], holds, set()
+        cap = np.zeros(I, dtype=np.int64)
+        max_pair = np.zeros((I, J), dtype=np.int64)
+        for i, gun in enumerate(self.guns):
+            mine = [(j, pr) for (gi, j), pr in pairs.items() if gi == i]
+            if not mine:
+                continue
+            t0 = min(pr.fire_s for _, pr in mine)
+            t1 = max(pr.last_fire_s for _, pr in mine)
+            cap[i] = int(gun_capacity(t1 - t0 + gun.burst_s, gun.burst_s, gun.config.retarget_s,
+                                      self.states[i].magazine, gun.rounds_per_burst))
+            for j, pr in mine:
+                max_pair[i, j] = pr.cycles
+        values = threats.priority[rows]
+        assignment = greedy_assignment(p, values, cap, max_per_pair=max_pair)
+
+        orders: list[FireOrder] = []
+        holds: dict[int, str] = {}
+        waiting: set[int] = set()
+        ordered_tracks: set[int] = set()
+        for i, gun in enumerate(self.guns):
+            assigned = [j for j in np.flatnonzero(assignment.counts[i] > 0)]
+            assigned.sort(key=lambda j: (pairs[(i, j)].last_fire_s, -values[j]))
+            sol = windows[i][0] if i in windows else None
+            for j in assigned:
+                pr = pairs[(i, j)]
+                if pr.fire_s > cfg.commit_s:
+                    waiting.add(i)
+                    break
+                order = self._order(now, i, gun, sol, pr, rows[j], threats, munitions[j])
+                if (gun.config.withhold_if_collateral_exceeds_benefit
+                        and order.expected_casualties > order.casualties_averted):
+                    holds[i] = (
+                        f"collateral: track {order.track_id} expected casualties "
+                        f"{order.expected_casualties:.2e} > averted {order.casualties_averted:.2e}"
+                    )
+                    continue
+                holds.pop(i, None)
+                orders.append(order)
+                ordered_tracks.add(order.track_id)
+                self._commit(i, gun, order)
+                break
+        for i, t in no_fire_only.items():
+            if i not in holds and not any(o.gun_index == i for o in orders) and i not in waiting:
+                holds[i] = f"no-fire restriction on track {t}"
+        return orders, holds, waiting
+
+    def _order(
+        self, now: float, i: int, gun: Gun, sol: Any, pr: _Pair, row: int,
+        threats: ThreatAssessment, munition: Munition,
+    ) -> FireOrder:
+        k = pr.k
+        intercept = np.asarray(sol.intercept_enu[k], dtype=float)
+        v_threat = np.asarray(sol.threat_velocity_enu[k], dtype=float)
+        az = float(sol.azimuth_rad[k])
+        el = float(sol.elevation_rad[k])
+        e_c, averted = 0.0, 0.0
+        if self.config.collateral and (self.populated_areas or self.background_density_per_km2):
+            e_c, averted = self._collateral(gun, az, el, intercept, v_threat, pr.pk, munition,
+                                            threats, row)
+        return FireOrder(
+            time_s=now,
+            gun=gun.name,
+            gun_index=i,
+            track_id=int(threats.track_id[row]),
+            fire_time_s=now + pr.fire_s,
+            rounds=gun.rounds_per_burst,
+            burst_s=gun.burst_s,
+            azimuth_rad=az,
+            elevation_rad=el,
+            gun_enu=np.asarray(gun.position_enu, dtype=float).copy(),
+            intercept_enu=intercept,
+            intercept_time_s=now + pr.fire_s + float(sol.round_tof_s[k]),
+            slant_range_m=float(sol.slant_range_m[k]),
+            round_tof_s=float(sol.round_tof_s[k]),
+            threat_velocity_enu=v_threat,
+            predicted_pk=pr.pk,
+            bias_cov_m2=np.asarray(pr.bias_cov, dtype=float),
+            sigma_dispersion_m=pr.sigma_d,
+            expected_casualties=e_c,
+            casualties_averted=averted,
+            threatened_asset=threats.asset[row],
+            threat_munition=munition.name,
+            priority=float(threats.priority[row]),
+        )
+
+    def _collateral(
+        self, gun: Gun, az: float, el: float, intercept: NDArray[np.float64],
+        v_threat: NDArray[np.float64], pk: float, munition: Munition,
+        threats: ThreatAssessment, row: int,
+    ) -> tuple[float, float]:
+        """(expected casualties of the burst, casualties it is expected to avert)."""
+        cfg = self.config
+        common = dict(
+            muzzle_speed_mps=gun.muzzle_speed_mps, ground_height_m=cfg.ground_height_m,
+            atmosphere=self.atmosphere, wind=self.wind,
+        )
+        parts: list[FallingDebris] = []
+        if gun.dud_rate > 0:
+            parts.append(dud_round_impacts(
+                gun.position_enu, az, el, gun.interceptor, n_rounds=gun.rounds_per_burst,
+                dispersion_rad=gun.dispersion_rad, **common,
+            ))
+        parts.append(self_destruct_fragments(
+            gun.position_enu, az, el, gun.interceptor, n_rounds=gun.rounds_per_burst, **common,
+        ))
+        if intercept[2] > cfg.ground_height_m:
+            parts.append(debris_footprint(
+                np.concatenate([intercept, v_threat])[None], munition.burnout_mass_kg,
+                count_scale=pk, ground_height_m=cfg.ground_height_m, atmosphere=self.atmosphere,
+                wind=self.wind,
+            ))
+        e_c = expected_casualties(
+            FallingDebris.concatenate(parts), self.populated_areas,
+            background_density_per_km2=self.background_density_per_km2,
+        ).total
+        lethal_area = threat_lethal_area_m2(munition, cfg)
+        mu = threats.impact_en[row][None]
+        cov = floor_covariance(threats.impact_cov_en[row][None].copy(), 1.0)
+        in_areas = sum(
+            float(gaussian_polygon_probability(mu, cov, a.polygon)[0]) * a.density_per_m2
+            for a in self.populated_areas
+        )
+        averted = pk * lethal_area * (in_areas + self.background_density_per_km2 * 1e-6)
+        return float(e_c), float(averted)
+
+    def _commit(self, i: int, gun: Gun, order: FireOrder) -> None:
+        st = self.states[i]
+        st.magazine -= order.rounds
+        st.busy_until_s = order.fire_time_s + gun.burst_s + gun.config.retarget_s
+        st.azimuth_rad = order.azimuth_rad
+        st.elevation_rad = order.elevation_rad
+        st.target = order.track_id
+        due = order.intercept_time_s + self.config.look_s
+        self.assessment_due_s[order.track_id] = max(
+            self.assessment_due_s.get(order.track_id, -math.inf), due
+        )
+
+    def _status_events(
+        self, now: float, orders: list[FireOrder], holds: dict[int, str], waiting: set[int]
+    ) -> list[GunStatus]:
+        fired = {o.gun_index for o in orders}
+        out: list[GunStatus] = []
+        for i, (g, st) in enumerate(zip(self.guns, self.states, strict=True)):
+            reason = ""
+            if i in fired or st.busy_until_s > now:
+                state = "firing"
+            elif st.magazine < g.rounds_per_burst:
+                state = "empty"
+            elif i in holds:
+                state, reason = "hold", holds[i]
+            elif i in waiting:
+                state = "slewing"
+            else:
+                state = "ready"
+            st.state, st.hold_reason = state, reason
+            key = (state, reason, st.magazine)
+            if key != st.last_reported:
+                st.last_reported = key
+                out.append(GunStatus(time_s=now, gun=g.name, state=state, magazine=st.magazine,
+                                     hold_reason=reason))
+        return out
+
+
+def _first_column(sol: InterceptSolution) -> InterceptSolution:
+    """Solutions of shape (M, 1, ...) (one fire time) as (M, ...)."""
+    out = {}
+    for f in fields(sol):
+        v = getattr(sol, f.name)
+        if isinstance(v, np.ndarray) and v.ndim >= 2 and v.shape[1] == 1:
+            out[f.name] = v[:, 0]
+    return replace(sol, **out)

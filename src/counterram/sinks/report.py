@@ -1,0 +1,650 @@
+"""The run report: one self-contained HTML page that says what happened in a simulated run.
+
+An analyst who ran a scenario wants to see it, not read an event log: where the rounds came from
+and fell, which were seen, warned and shot down, how much warning people had, and the run's
+headline numbers. :func:`write_report` joins the three records of a finished run (the scenario,
+the truth of what flew, the engine's events) with the run summary and writes ``report.html``:
+summary table and a plain-language paragraph, site maps, a side view, a per-round timeline and
+table, warning times, and event counts.
+
+The page is meant to be archived and mailed: figures are embedded PNGs (base64), the CSS is
+inline, there is no script and no external reference, so it opens offline in any browser. It is
+deterministic (no date, fixed PNG metadata), so the same run gives a byte-identical file.
+
+The engine's events do not say which true round a track is (the engine does not know); the
+report finds out the simple way, by matching each confirmed track to the true round nearest to
+its reported positions (see :func:`analyse_run`). Jinja2 renders the page (autoescaped), the
+figures are drawn by :mod:`counterram.sinks.figures`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import numpy as np
+
+from counterram.events import (
+    EVENT_TYPES,
+    AllClear,
+    EngagementOrdered,
+    EngagementOutcome,
+    Event,
+    ImpactPredicted,
+    OriginEstimated,
+    PlotRejected,
+    TrackEvent,
+    WarningIssued,
+    event_from_dict,
+)
+from counterram.scenario.resolved import ResolvedScenario
+from counterram.scenario.schema import Scenario
+from counterram.world.truth import Truth
+
+__all__ = [
+    "REPORT_NAME",
+    "RunAnalysis",
+    "WarningInterval",
+    "analyse_run",
+    "render_report",
+    "write_report",
+]
+
+#: File name written by :func:`write_report`.
+REPORT_NAME = "report.html"
+
+#: Default gate (m) within which a track position is attributed to the nearest true round. Radar
+#: track errors are tens of metres (docs/tracking.md) while rounds of one salvo fly hundreds of
+#: metres apart, so 300 m takes every honest track and no neighbour's.
+MATCH_GATE_M = 300.0
+
+# Events are matched against this many truth rows at a time (bounds the (E, R, 3) work array).
+_CHUNK = 4096
+
+
+# ------------------------------------------------------------------------------------- analysis
+@dataclass(frozen=True)
+class WarningInterval:
+    """A zone under warning from ``issued_s`` to ``cleared_s`` (``inf`` if never cleared)."""
+
+    zone: str
+    issued_s: float
+    cleared_s: float
+
+
+@dataclass(frozen=True, eq=False)
+class RunAnalysis:
+    """What the report derives from a run, per round (arrays of shape (R,)) and overall.
+
+    ``end_time_s`` is the impact time, or the kill time of an intercepted round; ``warned_s`` the
+    issue time of the earliest warning covering a zone the round falls in at ``end_time_s``, and
+    ``warning_time_s`` = ``end_time_s − warned_s`` (NaN: not warned); ``available_s`` =
+    ``end_time_s − first_detection_s``. Times are NaN where the thing did not happen.
+    """
+
+    n_rounds: int
+    track_round: dict[int, int]            # confirmed track id → round id (matched ones)
+    tracks_seen: int
+    tracks_confirmed: int
+    first_detection_s: np.ndarray          # (R,)
+    kill_time_s: np.ndarray                # (R,) NaN unless intercepted
+    kill_enu: np.ndarray                   # (R, 3) true position at the kill
+    killed_by: tuple[str, ...]             # (R,) gun name or ""
+    end_time_s: np.ndarray                 # (R,)
+    in_zone: np.ndarray                    # (R,) bool: truth impact inside any warning zone
+    warned_s: np.ndarray                   # (R,)
+    warning_time_s: np.ndarray             # (R,)
+    available_s: np.ndarray                # (R,)
+    engaged_s: np.ndarray                  # (R,) first fire time at the round
+    engaged_by: tuple[tuple[str, ...], ...]  # (R,) guns that fired at it
+    impact_predictions: tuple[ImpactPredicted, ...]   # last per track
+    origin_estimates: tuple[OriginEstimated, ...]     # last per track
+    engagements: tuple[EngagementOrdered, ...]
+    outcomes: tuple[EngagementOutcome, ...]
+    warnings: tuple[WarningInterval, ...]
+    event_counts: dict[str, int] = field(default_factory=dict)
+    rejected_plots: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def intercepted(self) -> np.ndarray:
+        """(R,) True for rounds killed by a gun."""
+        return np.isfinite(self.kill_time_s)
+
+    @property
+    def unmatched_tracks(self) -> int:
+        """Confirmed tracks that matched no true round (false tracks, or off the gate)."""
+        return self.tracks_confirmed - len(self.track_round)
+
+
+def _as_events(events: Iterable[Event | Mapping[str, Any]]) -> list[Event]:
+    out: list[Event] = []
+    for e in events:
+        if isinstance(e, Event):
+            out.append(e)
+        elif isinstance(e, Mapping):
+            out.append(event_from_dict(dict(e)))
+        else:
+            raise TypeError(f"events: expected Event objects or dicts, got {type(e).__name__}")
+    # Stable sort: the log's order breaks ties between events of the same instant.
+    return sorted(out, key=lambda e: (_num(e.time_s, math.inf)))
+
+
+def _num(value: Any, default: float = math.nan) -> float:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return default
+    return f if math.isfinite(f) else default
+
+
+def truth_positions(truth: Truth, rounds: np.ndarray, times_s: np.ndarray) -> np.ndarray:
+    """True positions (N, 3) of ``rounds`` (N,) at ``times_s`` (N,); NaN outside a flight.
+
+    Linear between stored samples (``sample_dt_s`` = h apart, the last interval ending at the
+    impact): the error is at most h²/8 · |acceleration|, 0.3 mm at 1 g and 0.16 m through a
+    rocket's 500 m/s² boost at h = 0.05 s, far below any gate this module uses. Without samples
+    (truth built with ``sample_dt_s=None``) every position is NaN.
+    """
+    rounds = np.asarray(rounds, dtype=np.int64)
+    t = np.asarray(times_s, dtype=float)
+    out = np.full((rounds.size, 3), np.nan)
+    if truth.samples.shape[1] == 0 or truth.sample_dt_s <= 0 or rounds.size == 0:
+        return out
+    h = truth.sample_dt_s
+    tau = t - truth.launch_time_s[rounds]
+    tof = truth.time_of_flight_s[rounds]
+    ok = np.isfinite(tau) & (tau >= 0.0) & (tau <= tof)
+    r, tau, tof = rounds[ok], tau[ok], tof[ok]
+    count = truth.sample_count[r]
+    k = np.clip(np.floor(tau / h).astype(np.int64), 0, np.maximum(count - 1, 0))
+    p0 = truth.samples[r, k, :3]
+    last = k + 1 >= count
+    nxt = np.minimum(k + 1, truth.samples.shape[1] - 1)
+    p1 = np.where(last[:, None], truth.impact_enu[r], truth.samples[r, nxt, :3])
+    t1 = np.where(last, tof, (k + 1) * h)
+    span = t1 - k * h
+    s = np.where(span > 0, (tau - k * h) / np.where(span > 0, span, 1.0), 0.0)
+    out[ok] = p0 + np.clip(s, 0.0, 1.0)[:, None] * (p1 - p0)
+    return out
+
+
+def _match_tracks(
+    truth: Truth, tracks: Sequence[TrackEvent], gate_m: float
+) -> tuple[dict[int, int], dict[int, float]]:
+    """Confirmed track → round (majority of its gated positions), and each track's first time.
+
+    Every non-deleted position of a track that was ever confirmed is compared with every round
+    airborne at that instant; it votes for the nearest one within ``gate_m``. Ties go to the
+    lower round id.
+    """
+    confirmed = sorted({e.track_id for e in tracks if e.status == "confirmed"})
+    first: dict[int, float] = {}
+    for e in tracks:
+        if e.status != "deleted":
+            first.setdefault(e.track_id, _num(e.time_s))
+    n = len(truth)
+    if not confirmed or n == 0:
+        return {}, first
+    wanted = set(confirmed)
+    rows = [e for e in tracks if e.track_id in wanted and e.status != "deleted"]
+    if not rows:
+        return {}, first
+    tid = np.array([e.track_id for e in rows], dtype=np.int64)
+    t = np.array([_num(e.time_s) for e in rows])
+    pos = np.array([[_num(v) for v in e.position_enu] for e in rows], dtype=float).reshape(-1, 3)
+    vote = np.full(tid.size, -1, dtype=np.int64)
+    step = max(1, _CHUNK // max(n, 1))
+    ids = np.arange(n)
+    for a in range(0, tid.size, step):
+        b = min(a + step, tid.size)
+        rr = np.tile(ids, b - a)
+        tt = np.repeat(t[a:b], n)
+        truth_p = truth_positions(truth, rr, tt).reshape(b - a, n, 3)
+        d = np.linalg.norm(truth_p - pos[a:b, None, :], axis=2)
+        d = np.where(np.isfinite(d), d, np.inf)
+        best = np.argmin(d, axis=1)
+        inside = d[np.arange(b - a), best] <= gate_m
+        vote[a:b] = np.where(inside, best, -1)
+    out: dict[int, int] = {}
+    for track in confirmed:
+        v = vote[(tid == track) & (vote >= 0)]
+        if v.size:
+            out[track] = int(np.argmax(np.bincount(v, minlength=n)))
+    return out, first
+
+
+def _warning_intervals(events: Sequence[Event]) -> list[WarningInterval]:
+    """Zone warnings from first issue to all clear; updates of an active warning don't reopen."""
+    open_: dict[str, float] = {}
+    out: list[WarningInterval] = []
+    for e in events:
+        if isinstance(e, WarningIssued):
+            open_.setdefault(e.zone, _num(e.time_s))
+        elif isinstance(e, AllClear) and e.zone in open_:
+            out.append(WarningInterval(e.zone, open_.pop(e.zone), _num(e.time_s)))
+    out.extend(WarningInterval(z, t, math.inf) for z, t in open_.items())
+    return sorted(out, key=lambda w: (w.issued_s, w.zone))
+
+
+def analyse_run(
+    scenario: Scenario | ResolvedScenario,
+    truth: Truth,
+    events: Iterable[Event | Mapping[str, Any]],
+    *,
+    match_gate_m: float = MATCH_GATE_M,
+) -> RunAnalysis:
+    """Per-round story of a run: detection, warning, engagement and outcome (see
+    :class:`RunAnalysis`). ``events`` may be Event objects or their dicts (as read from a log)."""
+    del scenario  # the zones a round falls in come with the truth
+    if not (isinstance(match_gate_m, int | float) and match_gate_m > 0):
+        raise ValueError(
+            f"match_gate_m must be a positive distance in metres, got {match_gate_m!r}"
+        )
+    evs = _as_events(events)
+    n = len(truth)
+    tracks = [e for e in evs if isinstance(e, TrackEvent)]
+    track_round, track_first = _match_tracks(truth, tracks, float(match_gate_m))
+
+    first_det = np.full(n, np.nan)
+    for track, r in track_round.items():
+        first_det[r] = np.fmin(first_det[r], track_first.get(track, math.nan))
+
+    outcomes = tuple(e for e in evs if isinstance(e, EngagementOutcome))
+    orders = tuple(e for e in evs if isinstance(e, EngagementOrdered))
+
+    def round_of(round_id: int, track_id: int) -> int:
+        if 0 <= round_id < n:
+            return int(round_id)
+        return track_round.get(int(track_id), -1)
+
+    kill_t = np.full(n, np.nan)
+    killer = [""] * n
+    for o in outcomes:
+        r = round_of(o.round_id, o.track_id)
+        t_kill = _num(o.time_s)
+        if r >= 0 and not truth.launch_time_s[r] <= t_kill <= truth.impact_time_s[r]:
+            continue  # a kill outside the round's flight is not a kill of this round
+        if o.killed and r >= 0 and not t_kill >= kill_t[r]:
+            kill_t[r], killer[r] = t_kill, o.gun  # the first kill (kill_t NaN compares False)
+    kill_enu = np.full((n, 3), np.nan)
+    hit = np.flatnonzero(np.isfinite(kill_t))
+    kill_enu[hit] = truth_positions(truth, hit, kill_t[hit])
+
+    engaged = np.full(n, np.nan)
+    guns: list[list[str]] = [[] for _ in range(n)]
+    for e in orders:
+        r = track_round.get(int(e.track_id), -1)
+        if r < 0:
+            continue
+        engaged[r] = np.fmin(engaged[r], _num(e.fire_time_s, _num(e.time_s)))
+        if e.gun not in guns[r]:
+            guns[r].append(e.gun)
+    for o in outcomes:  # an outcome names its round even when the track was not matched
+        r = round_of(o.round_id, o.track_id)
+        if r >= 0 and o.gun and o.gun not in guns[r]:
+            guns[r].append(o.gun)
+            if not np.isfinite(engaged[r]):
+                engaged[r] = _num(o.time_s)
+
+    end = np.fmin(kill_t, truth.impact_time_s)  # NaN kill time: the impact
+    intervals = _warning_intervals(evs)
+    zones = truth.impact_zones
+    warned = np.full(n, np.nan)
+    for r in range(n):
+        cover = [
+            w.issued_s for w in intervals
+            if w.zone in zones[r] and w.issued_s <= end[r] <= w.cleared_s
+        ]
+        if cover:
+            warned[r] = min(cover)
+    in_zone = (
+        truth.impact_in_zone.any(axis=1) if truth.impact_in_zone.size else np.zeros(n, dtype=bool)
+    )
+
+    last_pred: dict[int, ImpactPredicted] = {}
+    last_origin: dict[int, OriginEstimated] = {}
+    for e in evs:
+        if isinstance(e, ImpactPredicted):
+            last_pred[e.track_id] = e
+        elif isinstance(e, OriginEstimated):
+            last_origin[e.track_id] = e
+
+    counts = Counter(e.kind for e in evs)
+    order = [k for k in EVENT_TYPES if k in counts] + sorted(set(counts) - set(EVENT_TYPES))
+    rejected: Counter[str] = Counter()
+    for e in evs:
+        if isinstance(e, PlotRejected):
+            rejected[e.reason or "(no reason)"] += int(e.count)
+
+    return RunAnalysis(
+        n_rounds=n,
+        track_round=track_round,
+        tracks_seen=len({e.track_id for e in tracks}),
+        tracks_confirmed=len({e.track_id for e in tracks if e.status == "confirmed"}),
+        first_detection_s=first_det,
+        kill_time_s=kill_t,
+        kill_enu=kill_enu,
+        killed_by=tuple(killer),
+        end_time_s=end,
+        in_zone=in_zone,
+        warned_s=warned,
+        warning_time_s=end - warned,
+        available_s=end - first_det,
+        engaged_s=engaged,
+        engaged_by=tuple(tuple(g) for g in guns),
+        impact_predictions=tuple(last_pred[k] for k in sorted(last_pred)),
+        origin_estimates=tuple(last_origin[k] for k in sorted(last_origin)),
+        engagements=orders,
+        outcomes=outcomes,
+        warnings=tuple(intervals),
+        event_counts={k: counts[k] for k in order},
+        rejected_plots=dict(sorted(rejected.items())),
+    )
+
+
+# ----------------------------------------------------------------------------------- formatting
+NONE = "none"
+
+# Summary keys the simulator writes: label and unit. Others are shown under their own name.
+_SUMMARY_FIELDS: dict[str, tuple[str, str]] = {
+    "scenario": ("Scenario", ""),
+    "seed": ("Seed", ""),
+    "rounds_launched": ("Rounds launched", "rounds"),
+    "rounds_detected": ("Rounds detected", "rounds"),
+    "tracks_confirmed": ("Tracks confirmed", "tracks"),
+    "false_tracks": ("False tracks", "tracks"),
+    "warnings_issued": ("Warnings issued", "warnings"),
+    "rounds_in_zones": ("Rounds landing in warning zones", "rounds"),
+    "rounds_warned_in_time": ("Rounds warned before impact", "rounds"),
+    "warning_time_s.median": ("Warning time, median", "s"),
+    "warning_time_s.p10": ("Warning time, 10th percentile", "s"),
+    "warning_time_s.min": ("Warning time, shortest", "s"),
+    "false_warnings": ("False warnings", "warnings"),
+    "engagements": ("Engagements ordered", "bursts"),
+    "intercepts": ("Intercepts", "rounds"),
+    "leakers_on_assets": ("Leakers on defended assets", "rounds"),
+    "rounds_fired": ("Interceptor rounds fired", "rounds"),
+    "poi_cep_m": ("Point-of-impact error, CEP", "m"),
+    "poo_cep_m": ("Point-of-origin error, CEP", "m"),
+    "expected_casualties": ("Expected casualties", "people"),
+    "engine_latency_ms.p50": ("Engine latency per scan, median", "ms"),
+    "engine_latency_ms.p99": ("Engine latency per scan, 99th percentile", "ms"),
+}
+_SUFFIX_UNITS = (("_ms", "ms"), ("_s", "s"), ("_m2", "m²"), ("_m", "m"), ("_mps", "m/s"),
+                 ("_deg", "°"), ("_kg", "kg"))
+
+
+def fmt(value: Any, digits: int = 1) -> str:
+    """A value for the page: ``none`` for missing/NaN, integers as is, floats rounded."""
+    if value is None:
+        return NONE
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        f = float(value)
+        if not math.isfinite(f):
+            return NONE
+        if f == round(f) and abs(f) < 1e12:
+            return str(round(f))
+        if abs(f) >= 100:
+            return f"{f:.0f}"
+        if abs(f) >= 1:
+            return f"{f:.{digits}f}"
+        return f"{f:.3g}"
+    if isinstance(value, str):
+        return value if value else NONE
+    if isinstance(value, Sequence):
+        return ", ".join(fmt(v) for v in value) if value else NONE
+    return str(value)
+
+
+def _unit_of(key: str) -> str:
+    leaf = key.split(".")[0]
+    for suffix, unit in _SUFFIX_UNITS:
+        if leaf.endswith(suffix):
+            return unit
+    return ""
+
+
+def _flatten(summary: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for k, v in summary.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping):
+            out.extend(_flatten(v, key + "."))
+        else:
+            out.append((key, v))
+    return out
+
+
+def summary_rows(summary: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Rows (label, value, unit) of the summary: known keys in a fixed order, then the rest."""
+    flat = dict(_flatten(summary))
+    for parent in ("warning_time_s", "engine_latency_ms"):  # a null group: show its parts
+        if parent in flat and flat[parent] is None:
+            del flat[parent]
+            for key in _SUMMARY_FIELDS:
+                if key.startswith(parent + "."):
+                    flat.setdefault(key, None)
+    rows = []
+    for key, (label, unit) in _SUMMARY_FIELDS.items():
+        if key in flat:
+            rows.append({"key": key, "label": label, "value": fmt(flat.pop(key)), "unit": unit})
+    for key, value in flat.items():
+        rows.append({"key": key, "label": key.replace("_", " "), "value": fmt(value),
+                     "unit": _unit_of(key)})
+    return rows
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def narrative(summary: Mapping[str, Any], analysis: RunAnalysis) -> str:
+    """A few plain sentences on the run, from the summary (the analysis fills gaps)."""
+
+    def get(key: str, fallback: Any = None) -> Any:
+        v = summary.get(key)
+        return fallback if v is None else v
+
+    a = analysis
+    launched = get("rounds_launched", a.n_rounds)
+    parts = [f"{_plural(int(launched), 'round')} launched"]
+    detected = get("rounds_detected", int(np.isfinite(a.first_detection_s).sum()))
+    parts.append(f"{detected} detected")
+    in_zones = get("rounds_in_zones", int(a.in_zone.sum()))
+    warned = get("rounds_warned_in_time",
+                 int(np.isfinite(a.warning_time_s[a.in_zone]).sum()) if a.n_rounds else 0)
+    wt = summary.get("warning_time_s")
+    median = wt.get("median") if isinstance(wt, Mapping) else None
+    if median is None and np.isfinite(a.warning_time_s[a.in_zone]).any():
+        median = float(np.nanmedian(a.warning_time_s[a.in_zone]))
+    zone_txt = f"{in_zones} landed in warning zones"
+    if in_zones:
+        who = "all" if warned == in_zones else f"{warned}"
+        zone_txt += f", {who} warned before impact"
+        if median is not None and warned:
+            zone_txt += f" with a median warning of {fmt(float(median))} s"
+    parts.append(zone_txt)
+    engagements = get("engagements", len(a.engagements))
+    intercepts = get("intercepts", int(a.intercepted.sum()))
+    if engagements or intercepts:
+        parts.append(f"{_plural(int(engagements), 'engagement')} ordered, "
+                     f"{intercepts} intercepted")
+    else:
+        parts.append("no engagements")
+    leakers = summary.get("leakers_on_assets")
+    if leakers is not None:
+        parts.append(f"{_plural(int(leakers), 'round')} hit defended assets")
+    text = "; ".join(parts) + "."
+    extra = []
+    fw = summary.get("false_warnings")
+    if fw is not None:
+        extra.append(f"{_plural(int(fw), 'false warning')}")
+    ft = summary.get("false_tracks")
+    if ft is not None:
+        extra.append(f"{_plural(int(ft), 'false track')}")
+    if extra:
+        text += " " + ", ".join(extra).capitalize() + "."
+    cas = summary.get("expected_casualties")
+    if cas is not None:
+        text += f" Expected casualties: {fmt(float(cas))}."
+    return text
+
+
+def _t(value: float) -> str:
+    """A time or duration in seconds, to 0.1 s; "—" when it did not happen."""
+    return f"{float(value):.1f}" if np.isfinite(value) else "—"
+
+
+def round_rows(truth: Truth, a: RunAnalysis) -> list[dict[str, str]]:
+    """One table row per true round."""
+    rows = []
+    threats = truth.threat
+    for r in range(len(truth)):
+        assets, zones = truth.impact_assets[r], truth.impact_zones[r]
+        pop = truth.impact_populated[r]
+        place = ", ".join((*assets, *zones)) or (", ".join(pop) if pop else "open ground")
+        killed = bool(a.intercepted[r])
+        if killed:
+            place = f"(would have fallen in {place})"
+            outcome = f"intercepted by {a.killed_by[r]}" if a.killed_by[r] else "intercepted"
+        else:
+            outcome = "landed (engaged, missed)" if a.engaged_by[r] else "landed"
+        if not a.in_zone[r]:
+            warn_txt = "no zone"
+        elif np.isfinite(a.warned_s[r]):
+            warn_txt = _t(a.warned_s[r])
+        else:
+            warn_txt = "missed"
+        rows.append({
+            "id": str(int(truth.round_id[r])),
+            "threat": str(threats[r]),
+            "munition": str(truth.munition[r]),
+            "launch": _t(truth.launch_time_s[r]),
+            "end": _t(a.end_time_s[r]),
+            "place": place,
+            "asset_hit": "yes" if assets and not killed else "",
+            "detected": _t(a.first_detection_s[r]),
+            "warned": warn_txt,
+            "warning_time": _t(a.warning_time_s[r]),
+            "available": _t(a.available_s[r]),
+            "engaged": (f"{_t(a.engaged_s[r])} ({', '.join(a.engaged_by[r])})"
+                        if a.engaged_by[r] else "—"),
+            "outcome": outcome,
+            "outcome_class": "kill" if killed else ("hit" if assets else "land"),
+        })
+    return rows
+
+
+def _site_rows(world: ResolvedScenario) -> dict[str, list[dict[str, str]]]:
+    return {
+        "assets": [{"name": a.name, "kind": a.kind, "value": fmt(a.value),
+                    "area": fmt(a.area.area_m2 / 1e6, 2)} for a in world.assets],
+        "zones": [{"name": z.name, "asset": z.asset or "—",
+                   "area": fmt(z.area.area_m2 / 1e6, 2)} for z in world.zones],
+        "sensors": [{"name": s.name, "type": str(getattr(s.spec, "type", "")),
+                     "east": fmt(float(s.position_m[0])), "north": fmt(float(s.position_m[1]))}
+                    for s in world.sensors],
+        "effectors": [{"name": g.name, "type": str(getattr(g.spec, "type", "")),
+                       "east": fmt(float(g.position_m[0])),
+                       "north": fmt(float(g.position_m[1]))} for g in world.effectors],
+    }
+
+
+# ------------------------------------------------------------------------------------ rendering
+def _template() -> jinja2.Template:
+    text = (resources.files("counterram.sinks") / "templates" / "report.html.j2").read_text(
+        encoding="utf-8"
+    )
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
+                             keep_trailing_newline=True)
+    return env.from_string(text)
+
+
+def render_report(
+    scenario: Scenario | ResolvedScenario,
+    truth: Truth,
+    events: Sequence[Event | Mapping[str, Any]],
+    summary: Mapping[str, Any] | None = None,
+    *,
+    match_gate_m: float = MATCH_GATE_M,
+) -> str:
+    """The report page as a string (see :func:`write_report`)."""
+    from counterram.sinks import figures
+
+    if isinstance(scenario, Scenario):
+        world = scenario.resolve()
+    elif isinstance(scenario, ResolvedScenario):
+        world = scenario
+    else:
+        raise TypeError(
+            f"scenario: expected a Scenario or ResolvedScenario, got {type(scenario).__name__}"
+        )
+    if not isinstance(truth, Truth):
+        raise TypeError(f"truth: expected a Truth, got {type(truth).__name__}")
+    summary = {} if summary is None else summary
+    if not isinstance(summary, Mapping):
+        raise TypeError(f"summary: expected a mapping, got {type(summary).__name__}")
+    analysis = analyse_run(world, truth, events, match_gate_m=match_gate_m)
+    spec = world.scenario
+    context = {
+        "name": spec.name,
+        "description": spec.description,
+        "seed": fmt(summary.get("seed", truth.seed)),
+        "origin": f"{spec.origin.latitude_deg:.4f}° N, {spec.origin.longitude_deg:.4f}° E, "
+                  f"{spec.origin.altitude_m:g} m",
+        "duration": fmt(float(spec.duration_s)),
+        "summary": summary_rows(summary),
+        "narrative": narrative(summary, analysis),
+        "figures": figures.render_figures(world, truth, analysis),
+        "rounds": round_rows(truth, analysis),
+        "site": _site_rows(world),
+        "event_counts": list(analysis.event_counts.items()),
+        "rejected": list(analysis.rejected_plots.items()),
+        "tracks": {
+            "seen": analysis.tracks_seen,
+            "confirmed": analysis.tracks_confirmed,
+            "matched": len(analysis.track_round),
+            "unmatched": analysis.unmatched_tracks,
+            "gate": fmt(float(match_gate_m)),
+        },
+        "warnings": [
+            {"zone": w.zone, "issued": _t(w.issued_s),
+             "cleared": _t(w.cleared_s) if math.isfinite(w.cleared_s) else "not cleared"}
+            for w in analysis.warnings
+        ],
+    }
+    return _template().render(**context)
+
+
+def write_report(
+    out_dir: str | Path,
+    scenario: Scenario | ResolvedScenario,
+    truth: Truth,
+    events: Sequence[Event | Mapping[str, Any]],
+    summary: Mapping[str, Any] | None = None,
+    *,
+    match_gate_m: float = MATCH_GATE_M,
+) -> Path:
+    """Write ``out_dir/report.html`` for a finished run and return its path.
+
+    ``scenario`` is the scenario run (parsed or resolved), ``truth`` what flew, ``events`` the
+    engine's and simulator's events in log order (objects or their dicts), ``summary`` the run's
+    headline numbers (summary.json; missing or null values show as "none"). The file is
+    self-contained and the same inputs give the same bytes.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / REPORT_NAME
+    html = render_report(scenario, truth, events, summary, match_gate_m=match_gate_m)
+    path.write_text(html, encoding="utf-8", newline="\n")
+    return path
