@@ -312,6 +312,12 @@ def acceleration_kernel(x, tau, props, air, h0, h_step, wind, grid, out):
 # behind MATLAB's ode45 and scipy's RK45), per body, with FSAL reuse, local-extrapolation steps and
 # cubic Hermite dense output for samples and the apex.
 
+MIN_STEP_S = 1e-9
+"""Steps are never rejected below this length: the integrator always makes progress."""
+
+MAX_ATTEMPTS = 2_000_000
+"""Hard cap on step attempts per body (a body still airborne then gets NaN impact fields)."""
+
 _DP_C = np.array([0.0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1.0, 1.0])
 _DP_A = np.array(
     [
@@ -430,13 +436,19 @@ def _fly_adaptive(
         powered = p[P_THRUST] > 0.0
         need_f0 = True
         phase = False
-        while abs(elapsed) < max_time:
-            # the motor phase of this step, and a step cut to end at burnout
+        attempts = 0
+        while abs(elapsed) < max_time and attempts < MAX_ATTEMPTS:
+            attempts += 1
+            # the motor phase of this step, and a step cut to end at a phase boundary: burnout,
+            # or ignition (tau = 0) when flying backward through the launch
             h_try = h
             if powered:
                 to_burnout = p[P_BURN_TIME] - tau
                 if to_burnout * direction > 1e-12 and abs(to_burnout) < abs(h_try):
                     h_try = to_burnout
+                to_ignition = -tau
+                if to_ignition * direction > 1e-12 and abs(to_ignition) < abs(h_try):
+                    h_try = to_ignition
                 mid = tau + 0.5 * h_try
                 burning = mid >= 0.0 and mid < p[P_BURN_TIME]
                 if burning != phase:
@@ -451,7 +463,7 @@ def _fly_adaptive(
                 y, tau, h_try, burning, p, air, h0, h_step, wind, grid, k, tmp, y_new, rtol, atol
             )
             factor = 5.0 if err == 0.0 else min(5.0, max(0.2, 0.9 * err**-0.2))
-            if err > 1.0:
+            if err > 1.0 and abs(h_try) > MIN_STEP_S:
                 h = h_try * factor
                 continue
             # accepted: look for the ground crossing inside the step
