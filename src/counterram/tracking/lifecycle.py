@@ -170,6 +170,61 @@ class TrackTable:
             setattr(self, name, getattr(self, name)[mask])
 
 
+_REASON_NAMES = np.array(("", *DELETION_REASONS), dtype=object)
+"""Reason text by code: 0 keeps the track, k deletes it for ``DELETION_REASONS[k − 1]``."""
+
+
+_NOT_CONFIRMED, _MISSED, _COASTED, _DIVERGED, _IMPACT = (
+    DELETION_REASONS.index(r) + 1
+    for r in ("not_confirmed", "missed", "coasted", "diverged", "impact")
+)
+
+
+def reason_code(name: str) -> int:
+    """Integer code of a deletion reason (0 for none), as used by :func:`lifecycle_codes`."""
+    return 0 if name == "" else DELETION_REASONS.index(name) + 1
+
+
+def reason_names(code: np.ndarray) -> np.ndarray:
+    """Reason text (object array, ``""`` for none) of integer reason codes."""
+    return _REASON_NAMES[code]
+
+
+def lifecycle_codes(
+    table: TrackTable,
+    now_s: float | np.ndarray,
+    *,
+    confirm_hits: int,
+    confirm_looks: int,
+    max_misses: int,
+    max_coast_s: float,
+    position_sigma_m: np.ndarray,
+    height_m: np.ndarray,
+    height_sigma_m: np.ndarray,
+    max_position_sigma_m: float,
+    ground_height_m: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`lifecycle_decisions` with integer reason codes (:func:`reason_code`) instead of
+    text; ``now_s`` may also be one time per row."""
+    tentative = table.status == TrackStatus.TENTATIVE
+    # Look k of a track is at first_s + (k − 1) revisit_s; half a revisit of slack for jitter.
+    looks_elapsed = (now_s - table.first_s) / table.revisit_s + 1.0
+    in_time = looks_elapsed <= confirm_looks + 0.5
+    confirm = tentative & (table.hits >= confirm_hits) & in_time
+    since_hit = now_s - table.last_hit_s
+    missed = ((table.status == TrackStatus.CONFIRMED) | confirm) & (
+        since_hit > (max_misses + 0.5) * table.miss_interval_s
+    )
+    # Later assignments take precedence: the first rule that applies names the reason.
+    code = np.zeros(len(table), dtype=np.int8)
+    code[height_m + 3.0 * height_sigma_m < ground_height_m] = _IMPACT
+    code[position_sigma_m > max_position_sigma_m] = _DIVERGED
+    code[since_hit > max_coast_s] = _COASTED
+    code[missed] = _MISSED
+    code[tentative & ~confirm & ~in_time] = _NOT_CONFIRMED
+    return confirm & (code == 0), code
+
+
 def lifecycle_decisions(
     table: TrackTable,
     now_s: float,
@@ -187,19 +242,17 @@ def lifecycle_decisions(
     """Which rows to confirm (N,) bool, and the deletion reason per row (N,) object (``""`` for
     none), at time ``now_s``. ``position_sigma_m``, ``height_m`` and ``height_sigma_m`` describe
     each track predicted to ``now_s``."""
-    tentative = table.status == TrackStatus.TENTATIVE
-    confirmed = table.status == TrackStatus.CONFIRMED
-    # Look k of a track is at first_s + (k − 1) revisit_s; half a revisit of slack for jitter.
-    looks_elapsed = (now_s - table.first_s) / table.revisit_s + 1.0
-    confirm = tentative & (table.hits >= confirm_hits) & (looks_elapsed <= confirm_looks + 0.5)
-    reason = np.full(len(table), "", dtype=object)
-    late_tentative = tentative & ~confirm & (looks_elapsed > confirm_looks + 0.5)
-    reason[late_tentative] = "not_confirmed"
-    since_hit = now_s - table.last_hit_s
-    missed = (confirmed | confirm) & (since_hit > (max_misses + 0.5) * table.miss_interval_s)
-    reason[missed & (reason == "")] = "missed"
-    reason[(since_hit > max_coast_s) & (reason == "")] = "coasted"
-    reason[(position_sigma_m > max_position_sigma_m) & (reason == "")] = "diverged"
-    below = height_m + 3.0 * height_sigma_m < ground_height_m
-    reason[below & (reason == "")] = "impact"
-    return confirm & (reason == ""), reason
+    confirm, code = lifecycle_codes(
+        table,
+        now_s,
+        confirm_hits=confirm_hits,
+        confirm_looks=confirm_looks,
+        max_misses=max_misses,
+        max_coast_s=max_coast_s,
+        position_sigma_m=position_sigma_m,
+        height_m=height_m,
+        height_sigma_m=height_sigma_m,
+        max_position_sigma_m=max_position_sigma_m,
+        ground_height_m=ground_height_m,
+    )
+    return confirm, reason_names(code)

@@ -43,13 +43,15 @@ from scipy.stats import chi2
 from counterram.sensors.plots import PlotBatch, SensorInfo
 from counterram.tracking import measurement as meas
 from counterram.tracking.association import gnn
-from counterram.tracking.filters import ExtendedKalmanFilter, gate
+from counterram.tracking.filters import ExtendedKalmanFilter
 from counterram.tracking.initiation import PairingGates, PlotPool, pair_plots, two_point_state
 from counterram.tracking.lifecycle import (
     DELETION_REASONS,
     TrackStatus,
     TrackTable,
-    lifecycle_decisions,
+    lifecycle_codes,
+    reason_code,
+    reason_names,
 )
 from counterram.tracking.measurement import SensorRows, SensorTable
 from counterram.tracking.motion import AirTable, Ballistic, DragCurve
@@ -58,6 +60,9 @@ REFERENCE_DRAG_MUNITION = "81mm-mortar"
 """Catalogue munition whose Cd(Mach) curve (G1 shape) the generic track model uses."""
 
 STATE_DIM = 7
+
+_CONFLICT = reason_code("conflict")
+_DUPLICATE = reason_code("duplicate")
 
 COUNTER_NAMES = (
     "plots_received",
@@ -284,6 +289,10 @@ class Tracker:
         self._plot_track = np.zeros(0, dtype=np.int64)
         self._uid_base = 0
         self._dup_threshold = float(chi2.ppf(c.duplicate_probability, 6))
+        # χ² gates by plot type (index 0: range and angles, 3 dof; 1: plus radial velocity, 4)
+        self._gate_limit = chi2.ppf(c.gate_probability, [3, 4])
+        self._tentative_limit = chi2.ppf(c.tentative_gate_probability, [3, 4])
+        self._has_doppler = np.isfinite(self.sensors.sigma[:, meas.RADIAL_VELOCITY])
 
     # ---- public API -----------------------------------------------------------------------
 
@@ -336,39 +345,43 @@ class Tracker:
             self.time_s = max(self.time_s, float(t[a]))
 
     def _process_group(self, t: float, srow: int, z: np.ndarray, rows_in: np.ndarray) -> None:
-        c = self.config
         m = z.shape[0]
         uid = self._uid_base + rows_in
-        rows = SensorRows(
-            np.broadcast_to(self.sensors.position_enu[srow], (m, 3)),
-            np.broadcast_to(self.sensors.sigma[srow], (m, 4)),
-        )
         free = np.ones(m, dtype=bool)
         tab = self.tracks
         if len(tab):
             xp, Pp = self.filter.predict(tab.x, tab.P, t - tab.time_s)
-            g = gate(xp, Pp, z, rows, c.gate_probability)
+            doppler = np.isfinite(z[:, 3]) & self._has_doppler[srow]
+            d2 = self._distances(xp, Pp, z, srow, doppler)
+            gate_limit = self._gate_limit[doppler.view(np.int8)]
+            tentative_limit = self._tentative_limit[doppler.view(np.int8)]
             chosen_t, chosen_p = [], []
-            dof = 3 + meas.doppler_mask(z, rows).astype(int)
-            tentative_limit = chi2.ppf(c.tentative_gate_probability, dof)
             for status, limit in (
-                (TrackStatus.CONFIRMED, g.threshold),
+                (TrackStatus.CONFIRMED, gate_limit),
                 (TrackStatus.TENTATIVE, tentative_limit),
             ):
                 trk = np.flatnonzero(tab.status == status)
                 cols = np.flatnonzero(free)
                 if trk.size == 0 or cols.size == 0:
                     continue
-                d2 = g.d2[np.ix_(trk, cols)]
-                r, k = gnn(d2, d2 <= limit[cols][None, :], limit.max())
+                sub = d2[np.ix_(trk, cols)]
+                inside = sub <= limit[cols][None, :]
+                if not inside.any():
+                    continue
+                r, k = gnn(sub, inside, limit.max())
                 chosen_t.append(trk[r])
                 chosen_p.append(cols[k])
                 free[cols[k]] = False
-            ti = np.concatenate(chosen_t) if chosen_t else np.zeros(0, np.int64)
-            pj = np.concatenate(chosen_p) if chosen_p else np.zeros(0, np.int64)
             x_now, P_now = xp, Pp
-            if ti.size:
-                res = self.filter.update(xp[ti], Pp[ti], z[pj], rows.take(pj))
+            if chosen_t:
+                ti = np.concatenate(chosen_t)
+                pj = np.concatenate(chosen_p)
+            if chosen_t and ti.size:
+                rows = SensorRows(
+                    np.broadcast_to(self.sensors.position_enu[srow], (ti.size, 3)),
+                    np.broadcast_to(self.sensors.sigma[srow], (ti.size, 4)),
+                )
+                res = self.filter.update(xp[ti], Pp[ti], z[pj], rows)
                 x_now, P_now = xp.copy(), Pp.copy()
                 x_now[ti], P_now[ti] = res.x, res.P
                 tab.x[ti], tab.P[ti] = res.x, res.P
@@ -384,14 +397,49 @@ class Tracker:
             self._maintain(t, x_now, P_now)
         if np.any(free):
             keep = np.flatnonzero(free)
-            self._initiate(t, srow, z[keep], rows.take(keep), rows_in[keep], uid[keep])
+            self._initiate(t, srow, z[keep], rows_in[keep], uid[keep])
+
+    def _distances(
+        self, x: np.ndarray, P: np.ndarray, z: np.ndarray, srow: int, doppler: np.ndarray
+    ) -> np.ndarray:
+        """Squared Mahalanobis distances (N, M) of N predicted tracks to M plots of one sensor.
+
+        The same quantity as :func:`~counterram.tracking.filters.mahalanobis`, factorised: with
+        every plot from one sensor, H (taken at the track) and R depend on the track alone, so
+        S = H P Hᵀ + R is formed and inverted once per track (in units of the sensor sigmas,
+        which keeps it well conditioned) and only the innovation y (azimuth wrapped) is per
+        pair. A plot without radial velocity uses the leading 3 × 3 block (the masked fourth
+        component of the full form is exactly decoupled).
+        """
+        s = self.sensors.position_enu[srow]
+        sigma = self.sensors.sigma[srow]
+        m = 4 if doppler.any() else 3
+        scale = 1.0 / sigma[:m]
+        zp = meas.measure(x, s, m)
+        H = meas.jacobian(x, s, m) * scale[:, None]
+        S = H @ P @ np.swapaxes(H, -1, -2)
+        S[:, np.arange(m), np.arange(m)] += 1.0
+        Si = np.linalg.inv(S)
+        y = z[None, :, :m] - zp[:, None, :]
+        y[..., meas.AZIMUTH] = meas.wrap_angle(y[..., meas.AZIMUTH])
+        y *= scale
+        if m == 3:
+            return np.einsum("nmi,nij,nmj->nm", y, Si, y)
+        y[:, ~doppler, meas.RADIAL_VELOCITY] = 0.0
+        d2 = np.einsum("nmi,nij,nmj->nm", y, Si, y)
+        if not doppler.all():
+            nd = ~doppler
+            y3 = y[:, nd, :3]
+            Si3 = np.linalg.inv(S[:, :3, :3])
+            d2[:, nd] = np.einsum("nmi,nij,nmj->nm", y3, Si3, y3)
+        return d2
 
     def _maintain(self, t: float, x_now: np.ndarray, P_now: np.ndarray) -> None:
         """Confirm and delete at time ``t``; ``x_now``, ``P_now`` are the tracks at ``t``."""
         c = self.config
         tab = self.tracks
         pos_sigma = np.sqrt(np.linalg.eigvalsh(P_now[:, :3, :3])[:, -1])
-        confirm, reason = lifecycle_decisions(
+        confirm, code = lifecycle_codes(
             tab,
             t,
             confirm_hits=c.confirm_hits,
@@ -406,24 +454,26 @@ class Tracker:
         )
         new = np.flatnonzero(confirm)
         if new.size:
-            new = self._resolve_confirmations(new, x_now, P_now, reason)
+            new = self._resolve_confirmations(new, x_now, P_now, code)
             tab.status[new] = TrackStatus.CONFIRMED
             tab.confirmed_s[new] = t
             self.counters["tracks_confirmed"] += int(new.size)
             self._events.extend(TrackEvent("confirmed", int(i), t) for i in tab.track_id[new])
-        gone = np.flatnonzero(reason != "")
+        gone = np.flatnonzero(code)
         if gone.size:
-            for i in gone:
-                self.counters[f"deleted_{reason[i]}"] += 1
+            reason = reason_names(code[gone])
+            for r in reason:
+                self.counters[f"deleted_{r}"] += 1
             self._events.extend(
-                TrackEvent("deleted", int(tab.track_id[i]), t, str(reason[i])) for i in gone
+                TrackEvent("deleted", int(i), t, str(r))
+                for i, r in zip(tab.track_id[gone], reason, strict=True)
             )
-            tab.keep(reason == "")
+            tab.keep(code == 0)
 
     def _resolve_confirmations(
-        self, new: np.ndarray, x_now: np.ndarray, P_now: np.ndarray, reason: np.ndarray
+        self, new: np.ndarray, x_now: np.ndarray, P_now: np.ndarray, code: np.ndarray
     ) -> np.ndarray:
-        """Rows of ``new`` that really confirm; marks conflicts and duplicates in ``reason``."""
+        """Rows of ``new`` that really confirm; marks conflicts and duplicates in ``code``."""
         tab = self.tracks
         updates = np.maximum(tab.hits[new] - 2, 1)
         new = new[np.argsort(tab.nis_sum[new] / updates, kind="stable")]
@@ -432,24 +482,24 @@ class Tracker:
         for i in new.tolist():  # best first; a handful of rows per confirmation
             uids = {u for u in tab.plot_uids[i].tolist() if u >= 0}
             if uids & used:
-                reason[i] = "conflict"
+                code[i] = _CONFLICT
                 continue
             taken.append(i)
             used |= uids
         kept = np.array(taken, dtype=np.int64)
-        old = np.flatnonzero((tab.status == TrackStatus.CONFIRMED) & (reason == ""))
+        old = np.flatnonzero((tab.status == TrackStatus.CONFIRMED) & (code == 0))
         if old.size and kept.size:
             d = x_now[kept, None, :6] - x_now[None, old, :6]
             S = P_now[kept, None, :6, :6] + P_now[None, old, :6, :6]
             d2 = np.einsum("abi,abi->ab", d, np.linalg.solve(S, d[..., None])[..., 0])
             dup = np.any(d2 < self._dup_threshold, axis=1)
-            reason[kept[dup]] = "duplicate"
+            code[kept[dup]] = _DUPLICATE
             kept = kept[~dup]
         if kept.size:
             shared = np.isin(tab.plot_uids, np.array(sorted(used))) & (tab.plot_uids >= 0)
             rivals = (tab.status == TrackStatus.TENTATIVE) & shared.any(axis=1)
             rivals[kept] = False
-            reason[rivals & (reason == "")] = "conflict"
+            code[rivals & (code == 0)] = _CONFLICT
         return kept
 
     def _initiate(
@@ -457,7 +507,6 @@ class Tracker:
         t: float,
         srow: int,
         z: np.ndarray,
-        rows: SensorRows,
         rows_in: np.ndarray,
         uid: np.ndarray,
     ) -> None:
@@ -465,9 +514,15 @@ class Tracker:
         gates = c.pairing
         pool = self.pool
         if len(pool):
-            pool.keep(pool.time_s >= t - gates.max_dt_s - c.late_tolerance_s)
-        p, C = meas.spherical_to_enu(z, rows)
+            fresh = pool.time_s >= t - gates.max_dt_s - c.late_tolerance_s
+            if not fresh.all():
+                pool.keep(fresh)
         m = z.shape[0]
+        rows = SensorRows(
+            np.broadcast_to(self.sensors.position_enu[srow], (m, 3)),
+            np.broadcast_to(self.sensors.sigma[srow], (m, 4)),
+        )
+        p, C = meas.spherical_to_enu(z, rows)
         pairs = pair_plots(pool, np.full(m, t), p, C, gates, ground_height_m=c.ground_height_m)
         if pairs.i.size:
             i, j = pairs.i, pairs.j
@@ -496,12 +551,15 @@ class Tracker:
             )
             self._plot_track[rows_in[j]] = ids  # the latest of several pairs is reported
             self.counters["tracks_initiated"] += int(i.size)
-            used_new = np.unique(j)
-            self.counters["plots_initiating"] += int(used_new.size + np.unique(i).size)
-            pool.keep(~np.isin(np.arange(len(pool)), i))
+            left = np.ones(m, dtype=bool)
+            left[j] = False
+            pooled = np.ones(len(pool), dtype=bool)
+            pooled[i] = False
+            self.counters["plots_initiating"] += int(m - left.sum() + len(pool) - pooled.sum())
+            pool.keep(pooled)
+            rest = np.flatnonzero(left)
         else:
-            used_new = np.zeros(0, np.int64)
-        rest = np.flatnonzero(~np.isin(np.arange(m), used_new))
+            rest = np.arange(m)
         if rest.size:
             pool.add(
                 np.full(rest.size, t),
