@@ -15,7 +15,7 @@ constant-velocity model and measurement is the single-filter reference.
 Our tracker is timed as the median of ``REPEATS`` runs (a fresh tracker each), Stone Soup's once
 (one run takes seconds). A last row feeds our tracker the same plots stamped the way a rotating
 radar stamps them (each plot at its beam-crossing time, one plot group per timestamp), the regime
-where the fixed cost of each group's batched prediction dominates (timed once).
+where the fixed cost of each group's calls (prediction, gate, update) dominates (timed once).
 
 Accuracy: position and velocity RMSE of our tracker over Monte Carlo runs of one round (an
 81 mm bomb and a 107 mm rocket after burnout, one radar, 1 s looks), against the posterior

@@ -10,7 +10,9 @@ munition's Cd(Mach) table and the ISA atmosphere. Here the ballistic transition 
 RK4 sub-steps for all tracks together, and its Jacobian comes from the variational equations
 dΦ/dt = A(x) Φ with the analytic acceleration Jacobian A = ∂f/∂x, integrated by the same RK4 stages
 (so F is the exact derivative of the discrete propagation up to RK4 truncation, not a
-finite-difference estimate).
+finite-difference estimate). That propagation, with ``F P Fᵀ + Q``, runs as one compiled loop over
+tracks (:mod:`counterram.tracking.kernels`): a tracker fed by a rotating radar predicts all its
+tracks once per plot group, so the fixed cost of a call matters as much as the cost per track.
 
 Models:
 
@@ -31,12 +33,14 @@ filter over a ballistic and a boost mode of this model.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 from scipy.interpolate import CubicSpline, PchipInterpolator
+
+from counterram.tracking import kernels
 
 STANDARD_GRAVITY_MPS2 = 9.80665
 """Standard acceleration of gravity (CGPM 1901), m/s²; flat-Earth, constant with height."""
@@ -114,6 +118,9 @@ def _cv_transition_matrix(dt: np.ndarray) -> np.ndarray:
     i3 = np.arange(3)
     F[:, i3, i3 + 3] = dt[:, None]
     return F
+
+
+_NO_MATRICES = np.empty((0, 0, 0))
 
 
 def _symmetric(P: np.ndarray) -> np.ndarray:
@@ -280,6 +287,14 @@ class AirTable:
         w, d_w = _hermite(cell, self.wind, self.d_wind)
         return rho, d_rho, a, d_a, w, d_w
 
+    @cached_property
+    def _packed(self) -> np.ndarray:
+        """(G, 10) table in the column order of :mod:`counterram.tracking.kernels`."""
+        cols = [self.density, self.d_density, self.sound, self.d_sound]
+        packed = np.column_stack([*cols, self.wind, self.d_wind]).astype(float)
+        assert packed.shape[1] == kernels.AIR_COLUMNS
+        return np.ascontiguousarray(packed)
+
 
 @dataclass(frozen=True)
 class DragCurve:
@@ -320,6 +335,11 @@ class DragCurve:
         """(Cd, dCd/dM) at ``mach`` (N,)."""
         return _hermite(_hermite_cell(mach, 0.0, self.mach_step, self.cd.size), self.cd, self.d_cd)
 
+    @cached_property
+    def _packed(self) -> np.ndarray:
+        """(M, 2) table [Cd, dCd/dM] for :mod:`counterram.tracking.kernels`."""
+        return np.ascontiguousarray(np.column_stack([self.cd, self.d_cd]).astype(float))
+
 
 @dataclass(frozen=True)
 class Ballistic:
@@ -341,6 +361,8 @@ class Ballistic:
     ``drag`` (its Cd(Mach) curve), ``air`` (tabulated atmosphere and wind), ``estimate_drag_scale``
     (state of 7 with β, else 6 with β = 0), ``thrust_acceleration_mps2`` (a constant thrust
     acceleration along the air-relative velocity, for the boost mode of a rocket; 0 otherwise).
+
+    A row of ``x`` holding NaN gives NaN in that row only; a non-finite ``dt`` raises ValueError.
     """
 
     drag: DragCurve
@@ -379,10 +401,31 @@ class Ballistic:
             **kwargs,
         )
 
-    # ---- dynamics -------------------------------------------------------------------------
+    # ---- dynamics (compiled: counterram.tracking.kernels) -----------------------------------
 
-    def _drag_scale(self, x: np.ndarray) -> np.ndarray:
-        return np.exp(x[:, 6]) if self.estimate_drag_scale else np.ones(x.shape[0])
+    @cached_property
+    def _area_over_mass(self) -> np.ndarray:
+        return np.ascontiguousarray(np.asarray(self.area_over_mass_m2pkg, dtype=float).reshape(-1))
+
+    def _aom_for(self, n: int) -> np.ndarray:
+        aom = self._area_over_mass
+        if aom.size not in (1, n):
+            raise ValueError(
+                f"Ballistic.area_over_mass_m2pkg has {aom.size} values for {n} states "
+                "(give one value, or one per state row)"
+            )
+        return aom
+
+    def _table_args(self) -> tuple[Any, ...]:
+        return (
+            float(self.thrust_acceleration_mps2),
+            float(self.g),
+            self.air._packed,
+            float(self.air.z0_m),
+            float(self.air.dz_m),
+            self.drag._packed,
+            float(self.drag.mach_step),
+        )
 
     def acceleration(self, x: np.ndarray) -> np.ndarray:
         """v̇ (N, 3) at states ``x`` (N, d)."""
@@ -390,98 +433,58 @@ class Ballistic:
 
     def acceleration_jacobian(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(v̇ (N, 3), ∂v̇/∂x (N, 3, d)) at states ``x`` (N, d), analytic."""
-        a, J = self._acceleration(x, jacobian=True)
-        assert J is not None
+        return self._acceleration(x, jacobian=True)
+
+    def _acceleration(self, x: np.ndarray, jacobian: bool) -> tuple[np.ndarray, np.ndarray]:
+        x = np.ascontiguousarray(_check_state(x, (self.dim,)))
+        n = x.shape[0]
+        a = np.empty((n, 3))
+        J = np.zeros((n if jacobian else 0, 3, self.dim))
+        kernels.acceleration(x, self._aom_for(n), *self._table_args(), jacobian, a, J)
         return a, J
 
-    def _acceleration(self, x: np.ndarray, jacobian: bool) -> tuple[np.ndarray, np.ndarray | None]:
-        n = x.shape[0]
-        rho, d_rho, c_s, d_c_s, wind, d_wind = self.air.lookup(x[:, 2])
-        w = x[:, 3:6] - wind
-        speed = np.sqrt(np.einsum("ni,ni->n", w, w))
-        mach = speed / c_s
-        cd, d_cd = self.drag.lookup(mach)
-        c = 0.5 * np.asarray(self.area_over_mass_m2pkg, dtype=float) * self._drag_scale(x)
-        k = c * rho * cd  # drag acceleration = -k |w| w
-        a_drag = -(k * speed)[:, None] * w
-        acc = a_drag.copy()
-        acc[:, 2] -= self.g
-        safe = np.where(speed > 0.0, speed, 1.0)
-        a_t = self.thrust_acceleration_mps2
-        if a_t:
-            acc += (a_t / safe)[:, None] * w  # thrust along the air-relative velocity
-        if not jacobian:
-            return acc, None
-        J = np.zeros((n, 3, self.dim))
-        # ∂a/∂v = −c ρ [Cd |w| I + (Cd/|w| + Cd'/a) w wᵀ]
-        outer = w[:, :, None] * w[:, None, :]
-        coef = c * rho * (cd / safe + d_cd / c_s)
-        dv = -(coef[:, None, None] * outer)
-        i3 = np.arange(3)
-        dv[:, i3, i3] -= (k * speed)[:, None]
-        if a_t:  # ∂(a_T w/|w|)/∂v = a_T (I − ŵŵᵀ)/|w|
-            dv += (a_t / safe)[:, None, None] * (np.eye(3) - outer / (safe**2)[:, None, None])
-        J[:, :, 3:6] = dv
-        # ∂a/∂z: through ρ(z), a(z) (Mach) at fixed w, and through w = v − wind(z)
-        d_z_fixed_w = -(c * speed * (d_rho * cd - rho * d_cd * speed * d_c_s / c_s**2))[:, None] * w
-        J[:, :, 2] = d_z_fixed_w - np.einsum("nij,nj->ni", dv, d_wind)
-        if self.estimate_drag_scale:
-            J[:, :, 6] = a_drag  # ∂a/∂β = a_drag for a log scale
-        return acc, J
-
-    def _derivative(
-        self, x: np.ndarray, Phi: np.ndarray | None
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        """ẋ and, when Φ is given, Φ̇ = A Φ with A = [[0, I, 0], [∂a/∂x], [0]]."""
-        acc, J = self._acceleration(x, jacobian=Phi is not None)
-        xdot = np.zeros_like(x)
-        xdot[:, :3] = x[:, 3:6]
-        xdot[:, 3:6] = acc
-        if Phi is None:
-            return xdot, None
-        Phidot = np.zeros_like(Phi)
-        Phidot[:, :3, :] = Phi[:, 3:6, :]
-        Phidot[:, 3:6, :] = J @ Phi
-        return xdot, Phidot
-
-    def _integrate(
-        self, x: np.ndarray, dt: np.ndarray, with_jacobian: bool
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        n_steps = max(1, int(np.ceil(np.max(np.abs(dt), initial=0.0) / self.max_step_s)))
-        h = (dt / n_steps)[:, None]
-        hh = h[:, :, None]
-        Phi = np.broadcast_to(np.eye(self.dim), (x.shape[0], self.dim, self.dim)).copy()
-        f: Callable[[np.ndarray, np.ndarray | None], tuple[np.ndarray, np.ndarray | None]]
-        f = self._derivative
-        for _ in range(n_steps):
-            if with_jacobian:
-                k1, L1 = f(x, Phi)
-                k2, L2 = f(x + 0.5 * h * k1, Phi + 0.5 * hh * L1)
-                k3, L3 = f(x + 0.5 * h * k2, Phi + 0.5 * hh * L2)
-                k4, L4 = f(x + h * k3, Phi + hh * L3)
-                Phi = Phi + hh / 6.0 * (L1 + 2.0 * L2 + 2.0 * L3 + L4)  # type: ignore[operator]
-            else:
-                k1, _ = f(x, None)
-                k2, _ = f(x + 0.5 * h * k1, None)
-                k3, _ = f(x + 0.5 * h * k2, None)
-                k4, _ = f(x + h * k3, None)
-            x = x + h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
-        return x, (Phi if with_jacobian else None)
+    def _propagate(
+        self, x: np.ndarray, dt: float | np.ndarray, mode: int, P: np.ndarray | None = None
+    ) -> Prediction:
+        x = np.ascontiguousarray(_check_state(x, (self.dim,)))
+        n, d = x.shape
+        dt = np.ascontiguousarray(_row_dt(dt, n))
+        x_out = np.empty((n, d))
+        F = np.empty((n if mode >= kernels.MODE_JACOBIAN else 0, d, d))
+        if mode == kernels.MODE_COVARIANCE:
+            P = np.ascontiguousarray(P, dtype=float)
+            if P.shape != (n, d, d):
+                raise ValueError(f"P must have shape ({n}, {d}, {d}), got {P.shape}")
+            P_out = np.empty((n, d, d))
+        else:
+            P = P_out = _NO_MATRICES
+        kernels.propagate(
+            x,
+            dt,
+            float(self.max_step_s),
+            self._aom_for(n),
+            *self._table_args(),
+            mode,
+            P,
+            float(self.q),
+            float(self.q_beta),
+            x_out,
+            F,
+            P_out,
+        )
+        return Prediction(x_out, P_out, F)
 
     # ---- MotionModel interface ------------------------------------------------------------
 
     def transition(self, x: np.ndarray, dt: float | np.ndarray) -> np.ndarray:
-        x = _check_state(x, (self.dim,))
-        return self._integrate(x, _row_dt(dt, x.shape[0]), with_jacobian=False)[0]
+        return self._propagate(x, dt, kernels.MODE_STATE).x
 
     def transition_jacobian(
         self, x: np.ndarray, dt: float | np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """(x(t+dt), F = ∂x(t+dt)/∂x(t)) by RK4 on the state and the variational equations."""
-        x = _check_state(x, (self.dim,))
-        x1, F = self._integrate(x, _row_dt(dt, x.shape[0]), with_jacobian=True)
-        assert F is not None
-        return x1, F
+        out = self._propagate(x, dt, kernels.MODE_JACOBIAN)
+        return out.x, out.F
 
     def process_noise(self, x: np.ndarray, dt: float | np.ndarray) -> np.ndarray:
         x = _check_state(x, (self.dim,))
@@ -492,9 +495,5 @@ class Ballistic:
         return Q
 
     def predict(self, x: np.ndarray, P: np.ndarray, dt: float | np.ndarray) -> Prediction:
-        x = _check_state(x, (self.dim,))
-        dt = _row_dt(dt, x.shape[0])
-        x_pred, F = self.transition_jacobian(x, dt)
-        Q = self.process_noise(x, dt)
-        P_pred = F @ P @ np.swapaxes(F, -1, -2) + Q
-        return Prediction(x_pred, _symmetric(P_pred), F)
+        """Mean, F and P = sym(F P Fᵀ + Q) (Q as :meth:`process_noise`), in one compiled call."""
+        return self._propagate(x, dt, kernels.MODE_COVARIANCE, P)
