@@ -7,8 +7,11 @@ from typing import Annotated
 import typer
 
 from counterram import __version__
+from counterram.commands.engine_live import engine_live
 from counterram.commands.munitions import munitions
 from counterram.commands.plots import plots
+from counterram.commands.replay import replay
+from counterram.commands.run import run
 from counterram.commands.scenario import scenario_app, scenarios, validate
 from counterram.commands.trajectory import trajectory
 from counterram.commands.truth import truth
@@ -41,6 +44,9 @@ def main(
     """counterram: C-RAM kill chain simulation and decision support."""
 
 
+app.command("run")(run)
+app.command("engine")(engine_live)
+app.command("replay")(replay)
 app.command("trajectory")(trajectory)
 app.command("munitions")(munitions)
 app.command("scenarios")(scenarios)

@@ -96,7 +96,9 @@ class RoundImpacted(Event):
 # ------------------------------------------------------------------------------------- tracking
 @dataclass(frozen=True, slots=True)
 class TrackEvent(Event):
-    """A track's state: ``status`` is tentative, confirmed or deleted; ``reason`` for deletions."""
+    """A track's state: ``status`` is tentative, confirmed or deleted; ``reason`` for deletions.
+    ``update`` is False for a life-cycle change (confirmation, deletion) and True for a periodic
+    state report of a live track."""
 
     kind: ClassVar[str] = "track"
     track_id: int = -1
@@ -106,6 +108,7 @@ class TrackEvent(Event):
     position_sigma_m: float = math.nan
     updates: int = 0
     reason: str = ""
+    update: bool = False
 
 
 @dataclass(frozen=True, slots=True)

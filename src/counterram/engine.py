@@ -1,0 +1,743 @@
+"""The C2 engine: radar plots in, typed events out — tracking, prediction, warning, engagement.
+
+Why it exists: every part of the kill chain (tracker, impact and origin prediction,
+classification, zone warning, threat evaluation, fire control) is a kernel of its own; the engine
+is the one object that runs them in order on each batch of plots and says what it decided, as
+:mod:`counterram.events`. The simulator and the live plot stream drive the same engine, so a
+decision taken in simulation is the decision the live engine takes on the same plots.
+
+``Engine.step(now, plots) -> list[Event]`` is pure with respect to time and I/O: its only clock
+is ``now`` and the plots' timestamps, it reads and writes nothing, and the same sequence of calls
+gives the same events. (``time.perf_counter`` measures each stage's latency for
+:attr:`Engine.latency`; the measurements never feed a decision.) Per step:
+
+1. **Screen** the plots: a plot with a non-finite field, an unknown sensor, a range ≤ 0 or an
+   elevation beyond ±90°, one reported after ``now`` (not yet received) or measured more than the
+   tracker's late tolerance before its clock is rejected and counted (one
+   :class:`~counterram.events.PlotRejected` per reason and step); nothing raises.
+2. **Track** (:class:`~counterram.tracking.tracker.Tracker`): confirmations and deletions become
+   :class:`~counterram.events.TrackEvent`; every confirmed track also reports its state every
+   ``track_report_interval_s``.
+3. **Predict** (bounded cadence): a confirmed track, or a tentative one with at least
+   ``min_updates_to_predict`` plots when the early-warning policy lets tentative tracks warn, is
+   predicted when it has a new plot and its last prediction is ``prediction_interval_s`` old:
+   classification (:func:`~counterram.prediction.classify.classify`, every
+   ``classification_interval_s`` until ``classification_lock`` results in a row agree, then
+   kept: late in the flight the classifier can flip between munitions of similar drag), impact
+   with the classified munition's drag (:func:`~counterram.prediction.impact.predict_impact`,
+   the track's β rewritten for that munition), and for confirmed tracks the origin every
+   ``origin_interval_s`` (:func:`~counterram.prediction.origin.predict_origin`), reported only
+   when more precise (smaller covariance trace) than the track's previous report: flying a
+   late state back over the whole trajectory is less precise than an early one.
+4. **Warn** (:class:`~counterram.warning.warner.Warner` with the
+   :class:`~counterram.warning.policy.EarlyWarningPolicy`): warnings, updates and all-clears per
+   zone. A deleted track counts as *neutralised* (its zones clear after the margin) when it had
+   been engaged, its last intercept time has passed and it disappeared before its predicted
+   impact: the kill assessment of shoot-look-shoot, from the engine's own picture, not truth.
+5. **Engage**: threat evaluation of the confirmed tracks against the defended assets
+   (:func:`~counterram.engagement.threat.evaluate_threats`) and fire control
+   (:meth:`~counterram.engagement.fire_control.FireControl.plan`, with each track's β rewritten
+   for its munition by the offset of its latest prediction; the offset depends on the Mach
+   number, which changes little between predictions): fire orders
+   (:class:`~counterram.events.EngagementOrdered`, the orders themselves in
+   :attr:`Engine.last_orders`) and gun status changes.
+
+:meth:`Engine.cues` gives the confirmed tracks' predicted positions at any time, which the
+simulator hands to the fire-control radars (a fire-control radar looks only where cued).
+
+The cadences keep the per-step cost bounded: prediction flies 15 sigma points per track and the
+classification flies every track back once per candidate munition (6), so predicting every track at
+every plot would cost more than the tracker; at 0.5 s the impact point moves by a few metres
+between predictions while a warning or an engagement needs seconds. docs/running.md gives the
+measured per-stage latencies.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter, deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from counterram.engagement.collateral import PopulatedArea
+from counterram.engagement.config import Gun, guns_from_scenario
+from counterram.engagement.fire_control import (
+    FireControl,
+    FireControlConfig,
+    FireOrder,
+    TrackStates,
+)
+from counterram.engagement.threat import DefendedAssets, ThreatConfig, evaluate_threats
+from counterram.events import (
+    AllClear,
+    Ellipse,
+    Event,
+    ImpactPredicted,
+    OriginEstimated,
+    PlotRejected,
+    TrackEvent,
+    WarningIssued,
+)
+from counterram.geo import Site
+from counterram.physics.atmosphere import Atmosphere
+from counterram.physics.catalogue import Catalogue, load_catalogue
+from counterram.physics.wind import CALM, Wind
+from counterram.prediction.classify import classify, rebase_drag_scale, threat_candidates
+from counterram.prediction.ellipse import error_ellipse
+from counterram.prediction.impact import GroundPrediction, predict_impact
+from counterram.prediction.origin import predict_origin
+from counterram.sensors.plots import PlotBatch, SensorInfo
+from counterram.sensors.radar import Cues
+from counterram.tracking.lifecycle import TrackStatus
+from counterram.tracking.tracker import REFERENCE_DRAG_MUNITION, Tracker, TrackerConfig
+from counterram.warning import warner as wn
+from counterram.warning.policy import EarlyWarningPolicy
+from counterram.warning.zones import WarningZones
+
+__all__ = [
+    "PLOT_REJECT_REASONS",
+    "STAGES",
+    "Engine",
+    "EngineConfig",
+    "LatencyStats",
+    "default_step_s",
+]
+
+STAGES = ("screen", "track", "predict", "warn", "engage", "total")
+"""The stages whose latency :attr:`Engine.latency` reports."""
+
+PLOT_REJECT_REASONS = (
+    "not_finite",
+    "unknown_sensor",
+    "out_of_range",
+    "not_yet_reported",
+    "too_late",
+)
+"""Why the engine rejects a plot (``PlotRejected.reason``)."""
+
+_NEUTRALISED_REASONS = frozenset({"missed", "coasted", "diverged"})
+_LATENCY_WINDOW = 100_000  # steps of latency kept (a day of 1 s steps is ~86k)
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Engine settings (SI units); the kernels' own settings are nested.
+
+    ``step_s`` is the step the simulator (and the live engine's grouping of a plot stream) uses;
+    the engine itself accepts any increasing ``now``.
+    """
+
+    step_s: float = 0.5
+    prediction_interval_s: float = 0.5
+    classification_interval_s: float = 2.0
+    classification_lock: int = 3
+    origin_interval_s: float = 2.0
+    track_report_interval_s: float = 1.0
+    min_updates_to_predict: int = 3
+    ellipse_probability: float = 0.9
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    warner: wn.WarnerSettings = field(default_factory=wn.WarnerSettings)
+    policy: EarlyWarningPolicy = field(default_factory=EarlyWarningPolicy)
+    threat: ThreatConfig = field(default_factory=ThreatConfig)
+    fire_control: FireControlConfig = field(default_factory=FireControlConfig)
+
+    def __post_init__(self) -> None:
+        for name in ("step_s", "prediction_interval_s", "classification_interval_s",
+                     "origin_interval_s", "track_report_interval_s"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v > 0):
+                raise ValueError(f"EngineConfig.{name} must be a finite number > 0; got {v!r}")
+        if self.min_updates_to_predict < 2:
+            raise ValueError("EngineConfig.min_updates_to_predict must be >= 2")
+        if not 0.0 < self.ellipse_probability < 1.0:
+            raise ValueError("EngineConfig.ellipse_probability must be in (0, 1)")
+
+
+@dataclass(frozen=True)
+class LatencyStats:
+    """Wall-clock cost of one stage over the measured steps, in milliseconds."""
+
+    steps: int
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    mean_ms: float
+
+
+@dataclass
+class _TrackMemo:
+    """What the engine remembers of a track between steps."""
+
+    x: np.ndarray
+    P: np.ndarray
+    state_time_s: float
+    updates: int
+    confirmed: bool = False
+    reported_s: float = -math.inf
+    predicted_s: float = -math.inf
+    predicted_state_s: float = -math.inf
+    classified_s: float = -math.inf
+    origin_s: float = -math.inf
+    munition: str = ""
+    threat_class: str = ""
+    same_class: int = 0
+    origin_trace_m2: float = math.inf
+    impact: GroundPrediction | None = None
+    beta_offset: float = 0.0
+    intercept_s: float = -math.inf
+
+
+class Engine:
+    """The C2 pipeline over a fixed site, sensors, zones, assets and guns (module docstring).
+
+    Most users build it with :meth:`from_scenario`. ``sensors`` are what the engine knows of the
+    radars (position, noise); ``sensor_revisit_s`` maps sensor ids to their revisit (the
+    tracker's look clock).
+    """
+
+    def __init__(
+        self,
+        sensors: Sequence[SensorInfo],
+        *,
+        site: Site,
+        zones: WarningZones,
+        assets: DefendedAssets | None = None,
+        guns: Sequence[Gun] = (),
+        populated_areas: Sequence[PopulatedArea] = (),
+        atmosphere: Atmosphere | None = None,
+        wind: Wind = CALM,
+        sensor_revisit_s: dict[int, float] | None = None,
+        config: EngineConfig | None = None,
+        catalogue: Catalogue | None = None,
+    ) -> None:
+        cfg = config if config is not None else EngineConfig()
+        if sensor_revisit_s:
+            merged = {**sensor_revisit_s, **cfg.tracker.sensor_revisit_s}
+            tracker_cfg = _replace(cfg.tracker, sensor_revisit_s=merged)
+            cfg = _replace(cfg, tracker=tracker_cfg)
+        self.config = cfg
+        self.sensors = tuple(sensors)
+        self.site = site
+        self.zones = zones
+        self.assets = assets
+        self.atmosphere = atmosphere if atmosphere is not None else Atmosphere()
+        self.wind = wind
+        self.catalogue = catalogue if catalogue is not None else load_catalogue()
+        self.reference = self.catalogue.get(REFERENCE_DRAG_MUNITION)
+        self.candidates = threat_candidates(self.catalogue)
+        self.tracker = Tracker(
+            self.sensors, cfg.tracker, atmosphere=self.atmosphere, wind=self.wind
+        )
+        self.warner = wn.Warner(zones, cfg.warner)
+        self.guns = tuple(guns)
+        self.fire_control = (
+            FireControl(
+                self.guns, self.catalogue, self.atmosphere, self.wind, cfg.fire_control,
+                populated_areas=populated_areas,
+            )
+            if self.guns and assets is not None and len(assets)
+            else None
+        )
+        self._sensor_ids = np.array(sorted(s.sensor_id for s in self.sensors), dtype=np.int64)
+        self._tracks: dict[int, _TrackMemo] = {}
+        self._ended: set[int] = set()
+        self.time_s = -math.inf
+        self.steps = 0
+        self.last_orders: list[FireOrder] = []
+        """The fire orders of the latest step (the simulator's outcome model reads them)."""
+        self.rejected: Counter[str] = Counter()
+        """Plots rejected so far, by reason (:data:`PLOT_REJECT_REASONS`)."""
+        self.plots_accepted = 0
+        self.last_latency_s: dict[str, float] = {}
+        """Wall-clock seconds of each stage of the latest step."""
+        self._latency: dict[str, deque[float]] = {
+            s: deque(maxlen=_LATENCY_WINDOW) for s in STAGES
+        }
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_scenario(cls, scenario: Any, config: EngineConfig | None = None) -> Engine:
+        """The engine of a scenario (a :class:`~counterram.scenario.Scenario` or its resolved
+        form): its radars (ids 1, 2, ... in file order), zones, assets, guns, populated areas,
+        atmosphere and wind. Without ``config`` the step is the fastest search radar's revisit
+        (at most 1 s)."""
+        from counterram.sensors.radar import radars_from_scenario
+
+        world = scenario.resolve() if hasattr(scenario, "resolve") else scenario
+        radars = radars_from_scenario(world)
+        if config is None:
+            config = EngineConfig(step_s=default_step_s(radars))
+        populated = [
+            PopulatedArea(p.area.polygon, p.density_per_m2 * 1e6, p.name) for p in world.populated
+        ]
+        return cls(
+            [r.info for r in radars],
+            site=world.site,
+            zones=WarningZones.from_scenario(world),
+            assets=DefendedAssets.from_scenario(world) if world.assets else None,
+            guns=guns_from_scenario(world),
+            populated_areas=populated,
+            atmosphere=world.atmosphere(),
+            wind=world.wind(),
+            sensor_revisit_s={r.sensor_id: r.config.revisit_s for r in radars},
+            config=config,
+        )
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def latency(self) -> dict[str, LatencyStats]:
+        """Per-stage wall-clock latency over the steps so far (:data:`STAGES`)."""
+        out = {}
+        for stage, values in self._latency.items():
+            a = np.asarray(values, dtype=float) * 1e3
+            if a.size == 0:
+                out[stage] = LatencyStats(0, math.nan, math.nan, math.nan, math.nan)
+            else:
+                out[stage] = LatencyStats(
+                    int(a.size), float(np.percentile(a, 50)), float(np.percentile(a, 99)),
+                    float(a.max()), float(a.mean()),
+                )
+        return out
+
+    @property
+    def confirmed_track_ids(self) -> tuple[int, ...]:
+        return tuple(t for t, m in self._tracks.items() if m.confirmed)
+
+    @property
+    def quiet(self) -> bool:
+        """No confirmed track, no warned zone and no burst awaiting its kill assessment."""
+        pending = self.fire_control is not None and any(
+            due > self.time_s for due in self.fire_control.assessment_due_s.values()
+        )
+        return not self.confirmed_track_ids and not self.warner.warned_zones and not pending
+
+    def cues(self, time_s: float) -> Cues:
+        """Where the confirmed tracks are predicted to be at ``time_s`` (for fire-control radars),
+        with the tracks' own motion model."""
+        rows = [m for m in self._tracks.values() if m.confirmed]
+        if not rows:
+            return Cues(np.zeros(0), np.zeros((0, 3)))
+        x = np.stack([m.x for m in rows])
+        dt = float(time_s) - np.array([m.state_time_s for m in rows])
+        pos = self.tracker.motion.transition(x, dt)[:, :3]
+        return Cues.at(time_s, pos)
+
+    def step(self, now: float, plots: PlotBatch | None = None) -> list[Event]:
+        """Process the plots reported by ``now`` and return the events of this step."""
+        t = float(now)
+        if not math.isfinite(t):
+            raise ValueError(f"Engine.step: now must be finite; got {now!r}")
+        if t < self.time_s:
+            raise ValueError(f"Engine.step: now must not go backwards ({t} after {self.time_s})")
+        plots = PlotBatch.empty() if plots is None else plots
+        clock = time.perf_counter
+        marks = [clock()]
+        events: list[Event] = []
+        if self.steps == 0 and self.fire_control is not None:
+            events.extend(self.fire_control.initial_status(t))
+
+        good = self._screen(t, plots, events)
+        marks.append(clock())
+        out = self.tracker.step(t, good)
+        deleted = self._track_events(t, out, events)
+        marks.append(clock())
+        fresh = self._predict(t, out, events)
+        marks.append(clock())
+        self._warn(t, out, fresh, deleted, events)
+        marks.append(clock())
+        self.last_orders = self._engage(t, out, events)
+        self._report_states(t, out, events)
+        marks.append(clock())
+
+        self.time_s = t
+        self.steps += 1
+        last = {stage: b - a for stage, a, b in zip(STAGES[:-1], marks[:-1], marks[1:],
+                                                     strict=True)}
+        last["total"] = marks[-1] - marks[0]
+        for stage, seconds in last.items():
+            self._latency[stage].append(seconds)
+        self.last_latency_s = last
+        return events
+
+    # ------------------------------------------------------------------ stages
+    def _screen(self, t: float, plots: PlotBatch, events: list[Event]) -> PlotBatch:
+        n = len(plots)
+        if n == 0:
+            return plots
+        reason = np.full(n, "", dtype=object)
+        finite = (
+            np.isfinite(plots.time_s)
+            & np.isfinite(plots.range_m)
+            & np.isfinite(plots.azimuth_rad)
+            & np.isfinite(plots.elevation_rad)
+            & np.isfinite(plots.snr_db)
+            & np.isfinite(plots.report_time_s)  # type: ignore[arg-type]
+            & ~np.isinf(plots.radial_velocity_mps)
+        )
+        reason[~finite] = "not_finite"
+        known = np.isin(np.asarray(plots.sensor_id, dtype=np.int64), self._sensor_ids)
+        reason[(reason == "") & ~known] = "unknown_sensor"
+        with np.errstate(invalid="ignore"):
+            bad = (plots.range_m <= 0) | (np.abs(plots.elevation_rad) > 0.5 * np.pi)
+            future = (plots.report_time_s > t) | (plots.time_s > t)  # type: ignore[operator]
+            late = plots.time_s < self.tracker.time_s - self.config.tracker.late_tolerance_s
+        reason[(reason == "") & bad] = "out_of_range"
+        reason[(reason == "") & future] = "not_yet_reported"
+        reason[(reason == "") & late] = "too_late"
+        ok = reason == ""
+        if not ok.all():
+            counts = Counter(reason[~ok].tolist())
+            for r in PLOT_REJECT_REASONS:
+                if counts[r]:
+                    first = int(np.flatnonzero(reason == r)[0])
+                    detail = (
+                        f"e.g. sensor {int(plots.sensor_id[first])} at t={plots.time_s[first]!r}"
+                    )
+                    events.append(PlotRejected(time_s=t, reason=r, count=counts[r], detail=detail))
+                    self.rejected[r] += counts[r]
+        self.plots_accepted += int(ok.sum())
+        return plots if ok.all() else plots.take(np.flatnonzero(ok))
+
+    def _track_events(self, t: float, out: Any, events: list[Event]) -> list[tuple[int, str]]:
+        rows = {int(tid): i for i, tid in enumerate(out.track_id)}
+        # refresh the memo of every live track
+        for tid, i in rows.items():
+            memo = self._tracks.get(tid)
+            if memo is None:
+                memo = self._tracks[tid] = _TrackMemo(
+                    out.x[i], out.P[i], float(out.state_time_s[i]), int(out.n_updates[i])
+                )
+            else:
+                memo.x, memo.P = out.x[i], out.P[i]
+                memo.state_time_s = float(out.state_time_s[i])
+                memo.updates = int(out.n_updates[i])
+            memo.confirmed = bool(out.status[i] == TrackStatus.CONFIRMED)
+        deleted: list[tuple[int, str]] = []
+        for ev in out.events:
+            tid = int(ev.track_id)
+            memo = self._tracks.get(tid)
+            if ev.kind == "confirmed":
+                if memo is None:
+                    continue
+                events.append(self._track_event(t, tid, memo, "confirmed", predict=False))
+                memo.reported_s = t
+            elif ev.kind == "deleted":
+                if memo is None:
+                    continue
+                if memo.confirmed or memo.predicted_s > -math.inf:
+                    events.append(
+                        self._track_event(t, tid, memo, "deleted", predict=False, reason=ev.reason)
+                    )
+                deleted.append((tid, ev.reason))
+        for tid, _ in deleted:
+            if tid not in rows:
+                self._ended.add(tid)
+        return deleted
+
+    def _track_event(
+        self, t: float, tid: int, memo: _TrackMemo, status: str, *, predict: bool,
+        reason: str = "", update: bool = False, x: np.ndarray | None = None,
+    ) -> TrackEvent:
+        state = memo.x if x is None else x
+        sigma = float(np.sqrt(max(np.linalg.eigvalsh(memo.P[:3, :3])[-1], 0.0)))
+        return TrackEvent(
+            time_s=t,
+            track_id=tid,
+            status=status,
+            position_enu=_triple(state[:3]),
+            velocity_enu=_triple(state[3:6]),
+            position_sigma_m=sigma,
+            updates=memo.updates,
+            reason=reason,
+            update=update,
+        )
+
+    def _predict(self, t: float, out: Any, events: list[Event]) -> list[int]:
+        """Predict the tracks that are due; returns their ids (in tracker row order)."""
+        cfg = self.config
+        due: list[int] = []
+        for i, tid in enumerate(out.track_id.tolist()):
+            memo = self._tracks[tid]
+            if not memo.confirmed and not (
+                cfg.policy.uses_tentative and memo.updates >= cfg.min_updates_to_predict
+            ):
+                continue
+            if memo.state_time_s <= memo.predicted_state_s:
+                continue  # no new plot since the last prediction
+            if t - memo.predicted_s < cfg.prediction_interval_s - 1e-9:
+                continue
+            if not (np.all(np.isfinite(memo.x)) and np.all(np.isfinite(memo.P))):
+                continue
+            due.append(i)
+        if not due:
+            return []
+        ids = [int(out.track_id[i]) for i in due]
+        memos = [self._tracks[tid] for tid in ids]
+        x = np.stack([m.x for m in memos])
+        P = np.stack([m.P for m in memos])
+        ts = np.array([m.state_time_s for m in memos])
+        need = [k for k, m in enumerate(memos)
+                if not m.munition or (
+                    m.same_class < cfg.classification_lock
+                    and t - m.classified_s >= cfg.classification_interval_s - 1e-9)]
+        if need:
+            c = classify(
+                x[need], P[need], ts[need], self.reference, candidates=self.candidates,
+                atmosphere=self.atmosphere, wind=self.wind,
+                ground_height_m=cfg.tracker.ground_height_m,
+            )
+            for k, name, kind in zip(need, c.munition, c.kind, strict=True):
+                m = memos[k]
+                m.same_class = m.same_class + 1 if name == m.munition else 1
+                m.munition, m.threat_class, m.classified_s = name, kind, t
+        munitions = [self.catalogue.get(m.munition) for m in memos]
+        xb = rebase_drag_scale(
+            x, self.reference, munitions, atmosphere=self.atmosphere, wind=self.wind
+        )
+        impact = predict_impact(
+            xb, P, ts, munitions, atmosphere=self.atmosphere, wind=self.wind,
+            ground_height_m=cfg.tracker.ground_height_m,
+        )
+        confirmed = np.array([m.confirmed for m in memos])
+        may_warn, _ = cfg.policy.select(t, impact, confirmed)
+        announce = np.flatnonzero(impact.valid & may_warn)
+        if announce.size:
+            self._impact_events(t, ids, memos, impact, announce, events)
+        for k, m in enumerate(memos):
+            m.predicted_s, m.predicted_state_s = t, m.state_time_s
+            m.impact = impact.take([k])
+            m.beta_offset = float(xb[k, 6] - x[k, 6])
+        origin_rows = [k for k, m in enumerate(memos)
+                       if m.confirmed and t - m.origin_s >= cfg.origin_interval_s - 1e-9]
+        if origin_rows:
+            origin = predict_origin(
+                xb[origin_rows], P[origin_rows], ts[origin_rows],
+                [munitions[k] for k in origin_rows], atmosphere=self.atmosphere, wind=self.wind,
+                ground_height_m=cfg.tracker.ground_height_m,
+            )
+            self._origin_events(t, [ids[k] for k in origin_rows],
+                                [memos[k] for k in origin_rows], origin, events)
+            for k in origin_rows:
+                memos[k].origin_s = t
+        return ids
+
+    def _geodetic(self, en: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lat, lon, _ = self.site.from_site(en[:, 0], en[:, 1], 0.0)
+        return np.atleast_1d(lat), np.atleast_1d(lon)
+
+    def _impact_events(
+        self, t: float, ids: list[int], memos: list[_TrackMemo], g: GroundPrediction,
+        rows: np.ndarray, events: list[Event],
+    ) -> None:
+        ell = error_ellipse(g.cov_en[rows], self.config.ellipse_probability)
+        lat, lon = self._geodetic(g.mean_en[rows])
+        for a, k in enumerate(rows.tolist()):
+            events.append(ImpactPredicted(
+                time_s=t,
+                track_id=ids[k],
+                impact_en=_pair(g.mean_en[k]),
+                covariance_m2=_cov(g.cov_en[k]),
+                ellipse=Ellipse(float(ell.semi_major_m[a]), float(ell.semi_minor_m[a]),
+                                float(ell.orientation_deg[a]), ell.probability),
+                impact_time_s=float(g.time_s[k]),
+                impact_time_sigma_s=float(g.time_sigma_s[k]),
+                threat_class=memos[k].threat_class,
+                munition=memos[k].munition,
+                latitude_deg=float(lat[a]),
+                longitude_deg=float(lon[a]),
+            ))
+
+    def _origin_events(
+        self, t: float, ids: list[int], memos: list[_TrackMemo], g: GroundPrediction,
+        events: list[Event],
+    ) -> None:
+        trace = np.einsum("nii->n", g.cov_en)
+        better = np.array([tr < m.origin_trace_m2 for tr, m in zip(trace, memos, strict=True)])
+        rows = np.flatnonzero(g.valid & better)
+        if rows.size == 0:
+            return
+        for k in rows.tolist():
+            memos[k].origin_trace_m2 = float(trace[k])
+        ell = error_ellipse(g.cov_en[rows], self.config.ellipse_probability)
+        lat, lon = self._geodetic(g.mean_en[rows])
+        for a, k in enumerate(rows.tolist()):
+            events.append(OriginEstimated(
+                time_s=t,
+                track_id=ids[k],
+                origin_en=_pair(g.mean_en[k]),
+                covariance_m2=_cov(g.cov_en[k]),
+                ellipse=Ellipse(float(ell.semi_major_m[a]), float(ell.semi_minor_m[a]),
+                                float(ell.orientation_deg[a]), ell.probability),
+                launch_time_s=float(g.time_s[k]),
+                threat_class=memos[k].threat_class,
+                munition=memos[k].munition,
+                latitude_deg=float(lat[a]),
+                longitude_deg=float(lon[a]),
+            ))
+
+    def _warn(
+        self, t: float, out: Any, fresh: list[int], deleted: list[tuple[int, str]],
+        events: list[Event],
+    ) -> None:
+        records: list[wn.WarningRecord] = []
+        if deleted:
+            killed, lost = [], []
+            for tid, reason in deleted:
+                memo = self._tracks.get(tid)
+                impact_s = (
+                    float(memo.impact.time_s[0])
+                    if memo is not None and memo.impact is not None else math.inf
+                )
+                if (memo is not None and reason in _NEUTRALISED_REASONS
+                        and memo.intercept_s <= t < impact_s):
+                    killed.append(tid)
+                else:
+                    lost.append(tid)
+            if killed:
+                records.extend(self.warner.end_tracks(t, killed, neutralised=True))
+            if lost:
+                records.extend(self.warner.end_tracks(t, lost, neutralised=False))
+        cfg = self.config
+        if fresh:
+            memos = [self._tracks[tid] for tid in fresh]
+            preds = [m.impact for m in memos]
+            g = _stack_predictions(preds)  # type: ignore[arg-type]
+            confirmed = np.array([m.confirmed for m in memos])
+            mask, inflated = cfg.policy.select(t, g, confirmed)
+            rows = np.flatnonzero(mask & g.valid)
+            if rows.size:
+                records.extend(
+                    self.warner.update(t, [fresh[k] for k in rows], inflated.take(rows))
+                )
+            else:
+                records.extend(self.warner.advance(t))
+        else:
+            records.extend(self.warner.advance(t))
+        for r in records:
+            events.append(self._warning_event(r))
+        for tid in list(self._ended):
+            self._tracks.pop(tid, None)
+        self._ended.clear()
+
+    def _warning_event(self, r: wn.WarningRecord) -> Event:
+        if isinstance(r, wn.AllClear):
+            return AllClear(time_s=r.time_s, zone=r.zone)
+        ids = tuple(int(i) for i in r.track_ids)  # type: ignore[call-overload]
+        early = any(
+            (m := self._tracks.get(i)) is not None and not m.confirmed for i in ids
+        )
+        return WarningIssued(
+            time_s=r.time_s,
+            zone=r.zone,
+            track_ids=ids,
+            probability=float(r.probability),
+            predicted_impact_time_s=float(r.predicted_impact_time_s),
+            update=isinstance(r, wn.WarningUpdated),
+            early=early,
+        )
+
+    def _engage(self, t: float, out: Any, events: list[Event]) -> list[FireOrder]:
+        fc = self.fire_control
+        if fc is None or self.assets is None:
+            return []
+        ids = [int(tid) for tid, st in zip(out.track_id, out.status, strict=True)
+               if st == TrackStatus.CONFIRMED]
+        memos = [self._tracks[i] for i in ids]
+        keep = [k for k, m in enumerate(memos) if m.impact is not None and m.munition]
+        ids = [ids[k] for k in keep]
+        memos = [memos[k] for k in keep]
+        if memos:
+            g = _stack_predictions([m.impact for m in memos])  # type: ignore[misc]
+            threats = evaluate_threats(
+                t, np.array(ids, dtype=np.int64), g.mean_en, g.cov_en, g.time_s, self.assets,
+                self.config.threat, valid=g.valid,
+            )
+            xb = np.stack([m.x for m in memos])
+            xb[:, 6] += np.array([m.beta_offset for m in memos])
+            tracks = TrackStates(
+                np.array(ids, dtype=np.int64),
+                np.array([m.state_time_s for m in memos]),
+                xb,
+                np.stack([m.P for m in memos]),
+                tuple(m.munition for m in memos),
+            )
+        else:
+            threats = evaluate_threats(
+                t, np.zeros(0, np.int64), np.zeros((0, 2)), np.zeros((0, 2, 2)), np.zeros(0),
+                self.assets, self.config.threat,
+            )
+            tracks = TrackStates(
+                np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 7)), np.zeros((0, 7, 7)), ()
+            )
+        orders, status = fc.plan(t, threats, tracks)
+        for o in orders:
+            events.append(o.to_event())
+            memo = self._tracks.get(int(o.track_id))
+            if memo is not None:
+                memo.intercept_s = max(memo.intercept_s, float(o.intercept_time_s))
+        events.extend(status)
+        return orders
+
+    def _report_states(self, t: float, out: Any, events: list[Event]) -> None:
+        due = [
+            int(tid) for tid, st in zip(out.track_id, out.status, strict=True)
+            if st == TrackStatus.CONFIRMED
+            and t - self._tracks[int(tid)].reported_s >= self.config.track_report_interval_s - 1e-9
+        ]
+        if not due:
+            return
+        memos = [self._tracks[tid] for tid in due]
+        x = np.stack([m.x for m in memos])
+        dt = t - np.array([m.state_time_s for m in memos])
+        now_x = self.tracker.motion.transition(x, dt)
+        for k, (tid, m) in enumerate(zip(due, memos, strict=True)):
+            events.append(self._track_event(
+                t, tid, m, "confirmed", predict=True, update=True, x=now_x[k]
+            ))
+            m.reported_s = t
+
+
+# ---------------------------------------------------------------------- helpers
+def default_step_s(radars: Sequence[Any]) -> float:
+    """The simulation step of a set of radars: the fastest search radar's revisit, at most 1 s
+    and at least 0.1 s (0.5 s when there is no search radar)."""
+    revisits = [r.config.revisit_s for r in radars if not r.cued]
+    if not revisits:
+        return 0.5
+    return float(min(max(min(revisits), 0.1), 1.0))
+
+
+def _replace(obj: Any, **changes: Any) -> Any:
+    from dataclasses import replace
+
+    return replace(obj, **changes)
+
+
+def _triple(v: np.ndarray) -> tuple[float, float, float]:
+    return (float(v[0]), float(v[1]), float(v[2]))
+
+
+def _pair(v: np.ndarray) -> tuple[float, float]:
+    return (float(v[0]), float(v[1]))
+
+
+def _cov(c: np.ndarray) -> tuple[tuple[float, float], tuple[float, float]]:
+    return ((float(c[0, 0]), float(c[0, 1])), (float(c[1, 0]), float(c[1, 1])))
+
+
+def _stack_predictions(preds: Sequence[GroundPrediction]) -> GroundPrediction:
+    """One-row predictions joined into one."""
+    return GroundPrediction(
+        np.concatenate([p.mean_en for p in preds]),
+        np.concatenate([p.cov_en for p in preds]),
+        np.concatenate([p.time_s for p in preds]),
+        np.concatenate([p.time_sigma_s for p in preds]),
+        np.concatenate([p.cov_ent for p in preds]),
+        np.concatenate([p.valid for p in preds]),
+        np.concatenate([p.coarse for p in preds]),
+        tuple(m for p in preds for m in p.munition),
+    )
