@@ -473,7 +473,8 @@ def _fly_adaptive(
                 dz = y[2] - y_new[2]
                 s = (y[2] - g) / dz if dz != 0.0 else 1.0
                 f0 = k[0].copy()
-                for _ in range(8):
+                # Newton on the step fraction; the last partial step taken is the one at s
+                for _ in range(9):
                     k[0, :] = f0
                     _dp_step(
                         y,
@@ -496,27 +497,10 @@ def _fly_adaptive(
                     if slope == 0.0:
                         break
                     ds = (y_hit[2] - g) / slope
-                    s = min(1.0, max(0.0, s - ds))
                     if abs(ds) < 1e-14:
                         break
+                    s = min(1.0, max(0.0, s - ds))
                 k[0, :] = f0
-                _dp_step(
-                    y,
-                    tau,
-                    s * h_try,
-                    burning,
-                    p,
-                    air,
-                    h0,
-                    h_step,
-                    wind,
-                    grid,
-                    k,
-                    tmp,
-                    y_hit,
-                    rtol,
-                    atol,
-                )
                 # the derivative at the crossing for interpolation up to it
                 end_frac = s
                 impact_elapsed[n] = elapsed + s * h_try
