@@ -79,11 +79,14 @@ def run_one(args: tuple[int, float | None]) -> dict:
                 if issued <= t_imp <= cleared + 1e-9:
                     best = issued if best is None else min(best, issued)
         available = t_imp - first_det[r]
+        # a zone already under warning when this round was first seen counts from that moment:
+        # a round's warning time is never more than the time it was visible
+        start = best if best is None or not np.isfinite(first_det[r]) else max(best, first_det[r])
         rounds.append(
             {
                 "detections": int(result.detections[r]),
                 "warned": best is not None,
-                "warning_s": None if best is None else t_imp - best,
+                "warning_s": None if best is None else t_imp - start,
                 "available_s": float(available) if np.isfinite(available) else None,
             }
         )
@@ -178,6 +181,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--sweep-seeds", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--no-sweep", action="store_true", help="skip the dispersion sweep")
     args = parser.parse_args()
     jobs = [(seed, None) for seed in range(args.seeds)]
     sweep = [(seed, d) for d in (1.0, 2.0, 3.0, 4.0, 5.0) for seed in range(args.sweep_seeds)]
@@ -188,6 +192,8 @@ def main() -> None:
         origin_table(runs)
         print("engagement (default dispersion):")
         engagement_table(runs, "default")
+        if args.no_sweep:
+            return
         swept = list(pool.map(run_one, sweep))
     print("dispersion sweep:")
     for d in (1.0, 2.0, 3.0, 4.0, 5.0):
