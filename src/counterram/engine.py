@@ -529,26 +529,37 @@ class Engine:
         lat, lon, _ = self.site.from_site(en[:, 0], en[:, 1], 0.0)
         return np.atleast_1d(lat), np.atleast_1d(lon)
 
+    def _ground_fields(self, g: GroundPrediction, rows: np.ndarray) -> list[dict[str, Any]]:
+        """The fields impact and origin events share, for the selected rows of a prediction:
+        mean, covariance, error ellipse and latitude/longitude."""
+        ell = error_ellipse(g.cov_en[rows], self.config.ellipse_probability)
+        lat, lon = self._geodetic(g.mean_en[rows])
+        return [
+            {
+                "covariance_m2": _cov(g.cov_en[k]),
+                "ellipse": Ellipse(float(ell.semi_major_m[a]), float(ell.semi_minor_m[a]),
+                                   float(ell.orientation_deg[a]), ell.probability),
+                "latitude_deg": float(lat[a]),
+                "longitude_deg": float(lon[a]),
+            }
+            for a, k in enumerate(rows.tolist())
+        ]
+
     def _impact_events(
         self, t: float, ids: list[int], memos: list[_TrackMemo], g: GroundPrediction,
         rows: np.ndarray, events: list[Event],
     ) -> None:
-        ell = error_ellipse(g.cov_en[rows], self.config.ellipse_probability)
-        lat, lon = self._geodetic(g.mean_en[rows])
-        for a, k in enumerate(rows.tolist()):
+        shared = self._ground_fields(g, rows)
+        for k, fields in zip(rows.tolist(), shared, strict=True):
             events.append(ImpactPredicted(
                 time_s=t,
                 track_id=ids[k],
                 impact_en=_pair(g.mean_en[k]),
-                covariance_m2=_cov(g.cov_en[k]),
-                ellipse=Ellipse(float(ell.semi_major_m[a]), float(ell.semi_minor_m[a]),
-                                float(ell.orientation_deg[a]), ell.probability),
                 impact_time_s=float(g.time_s[k]),
                 impact_time_sigma_s=float(g.time_sigma_s[k]),
                 threat_class=memos[k].threat_class,
                 munition=memos[k].munition,
-                latitude_deg=float(lat[a]),
-                longitude_deg=float(lon[a]),
+                **fields,
             ))
 
     def _origin_events(
@@ -562,21 +573,16 @@ class Engine:
             return
         for k in rows.tolist():
             memos[k].origin_trace_m2 = float(trace[k])
-        ell = error_ellipse(g.cov_en[rows], self.config.ellipse_probability)
-        lat, lon = self._geodetic(g.mean_en[rows])
-        for a, k in enumerate(rows.tolist()):
+        shared = self._ground_fields(g, rows)
+        for k, fields in zip(rows.tolist(), shared, strict=True):
             events.append(OriginEstimated(
                 time_s=t,
                 track_id=ids[k],
                 origin_en=_pair(g.mean_en[k]),
-                covariance_m2=_cov(g.cov_en[k]),
-                ellipse=Ellipse(float(ell.semi_major_m[a]), float(ell.semi_minor_m[a]),
-                                float(ell.orientation_deg[a]), ell.probability),
                 launch_time_s=float(g.time_s[k]),
                 threat_class=memos[k].threat_class,
                 munition=memos[k].munition,
-                latitude_deg=float(lat[a]),
-                longitude_deg=float(lon[a]),
+                **fields,
             ))
 
     def _warn(
