@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from counterram import __version__
+from counterram.commands.campaign import campaign
 from counterram.commands.engine_live import engine_live
 from counterram.commands.munitions import munitions
 from counterram.commands.plots import plots
@@ -47,6 +48,7 @@ def main(
 app.command("run")(run)
 app.command("engine")(engine_live)
 app.command("replay")(replay)
+app.command("campaign")(campaign)
 app.command("trajectory")(trajectory)
 app.command("munitions")(munitions)
 app.command("scenarios")(scenarios)
