@@ -387,3 +387,108 @@ def test_bad_fire_control_settings() -> None:
         FireControlConfig(pk_fraction=2.0)
     with pytest.raises(ValueError, match="unique"):
         FireControl([_gun(), _gun()])
+
+
+# ------------------------------------------------------------------------ gun scheduler
+def _coasting(raid: Raid, now: float, last_update_s: float, assets: DefendedAssets):
+    """The raid's inputs as the engine has them when the tracks stopped being updated at
+    ``last_update_s`` (a killed round: the radars no longer see it, its track coasts)."""
+    threats, _ = raid.inputs(now, assets)
+    x, _ = raid.truth(last_update_s)
+    rows = raid.ids - 1
+    x7 = np.hstack([x[rows], np.zeros((rows.size, 1))])
+    tracks = TrackStates(raid.ids, np.full(rows.size, last_update_s), x7,
+                         np.broadcast_to(TRACK_P, (rows.size, 7, 7)),
+                         tuple(m.name for m in raid.munitions))
+    return threats, tracks
+
+
+def test_stowed_gun_slews_while_it_waits_and_fires_in_the_envelope() -> None:
+    # a lone 81 mm bomb from the north-east (bearing ~45°); the gun has full travel and is
+    # stowed at 195°, 150° away: slew (1.3 s at 115°/s) + reaction (0.3 s) is longer than the
+    # commit window (1 s), so a gun that only turned once a burst was ordered would never fire
+    raid = Raid(["81mm-mortar"], np.array([[2500.0, 2500.0, 0.0]]), np.array([[60.0, 40, 0]]),
+                np.array([0.0]))
+    gun = _gun(heading_deg=195.0, azimuth_limit_deg=180.0)
+    cfg = FireControlConfig(grid_step_s=0.25)
+    assert gun.limits.reaction_time_s + math.radians(150.0) / gun.limits.slew_rate_radps > (
+        cfg.commit_s)
+    fc = FireControl([gun], config=cfg)
+    t_imp = float(raid.flight.impact_time_s[0])
+    first_plan = None
+    orders, states = [], []
+    for now in np.arange(10.0, t_imp, 0.5):
+        threats, tracks = raid.inputs(now, CAMP)
+        if threats.engage.any() and first_plan is None:
+            first_plan = now
+        o, ev = fc.plan(now, threats, tracks)
+        states += [e.state for e in ev]
+        orders += o
+        if orders:
+            break
+    assert first_plan is not None and orders, f"the gun never fired (states {states})"
+    o = orders[0]
+    assert "slewing" in states  # it was laid toward the threat while it waited
+    # the burst respects the slew: it cannot leave before the gun could have turned there
+    turn = math.radians(150.0) / gun.limits.slew_rate_radps
+    assert o.fire_time_s >= first_plan + turn * 0.5
+    # and it meets the round inside the envelope: the truth at the intercept time is within
+    # range and above the lowest engagement height, where the round was aimed (< 0.5 m)
+    x_fire, _ = raid.truth(o.fire_time_s)
+    threat = propagate(x_fire, raid.bodies, o.intercept_time_s - o.fire_time_s)[0]
+    assert np.linalg.norm(threat[:3] - o.intercept_enu) < 1.0
+    assert threat[2] >= gun.limits.min_altitude_m
+    assert o.slant_range_m <= gun.limits.max_range_m
+
+
+def test_second_gun_never_fires_at_a_round_under_burst_or_assessment() -> None:
+    # two guns that can both reach one 120 mm bomb; its track survives every burst and is
+    # updated every plan, so it may be engaged again once a burst's miss is visible
+    raid = Raid(["120mm-mortar"], np.array([[-3000.0, 3500.0, 0.0]]), np.array([[60.0, 40, 0]]),
+                np.array([0.0]))
+    g1 = _gun(name="east", position={"east_m": 250.0, "north_m": 0.0, "up_m": 3.0})
+    g2 = _gun(name="west", position={"east_m": -250.0, "north_m": 0.0, "up_m": 3.0})
+    cfg = FireControlConfig(grid_step_s=0.5, look_s=1.0)
+    fc = FireControl([g1, g2], config=cfg)
+    t_imp = float(raid.flight.impact_time_s[0])
+    orders = []
+    for now in np.arange(0.3 * t_imp, t_imp, 0.5):
+        o, _ = fc.plan(now, *raid.inputs(now, CAMP))
+        assert len({x.track_id for x in o}) == len(o), "two guns fired at one track at once"
+        orders += o
+        assert all(phase in ("burst", "assess") for phase in fc.under_fire(now).values())
+    assert len(orders) >= 2 and {o.gun for o in orders} == {"east", "west"}
+    for prev, nxt in itertools.pairwise(orders):
+        # the next burst, by either gun, is ordered only after the previous one's miss showed
+        # (a track update measured look_s after its intercept)
+        assert nxt.time_s >= prev.intercept_time_s + cfg.look_s - 1e-9, (prev, nxt)
+
+
+def test_no_burst_at_a_killed_round() -> None:
+    # the first burst kills the bomb: from its intercept time the radars see nothing, the
+    # track coasts on its last update for 1.5 s (three missed looks) and is then deleted
+    raid = Raid(["81mm-mortar"], np.array([[2500.0, 2500.0, 0.0]]), np.array([[60.0, 40, 0]]),
+                np.array([0.0]))
+    g1 = _gun(name="east", position={"east_m": 250.0, "north_m": 0.0, "up_m": 3.0})
+    g2 = _gun(name="west", position={"east_m": -250.0, "north_m": 0.0, "up_m": 3.0})
+    fc = FireControl([g1, g2], config=FireControlConfig(grid_step_s=0.5))
+    t_imp = float(raid.flight.impact_time_s[0])
+    orders = []
+    kill = math.inf
+    deleted = False
+    for now in np.arange(0.3 * t_imp, t_imp, 0.5):
+        if now >= kill + 1.5:
+            if not deleted:
+                fc.end_tracks([1])
+                deleted = True
+            o, _ = fc.plan(now, *raid.inputs(now, CAMP, keep=np.array([False])))
+        elif now > kill:
+            last = math.floor(kill / 0.5) * 0.5  # the last plot before the kill
+            o, _ = fc.plan(now, *_coasting(raid, now, last, CAMP))
+        else:
+            o, _ = fc.plan(now, *raid.inputs(now, CAMP))
+        orders += o
+        if o and math.isinf(kill):
+            kill = o[0].intercept_time_s
+    assert len(orders) == 1, [(o.gun, o.time_s, o.intercept_time_s) for o in orders]
+    assert not fc.under_fire(t_imp)

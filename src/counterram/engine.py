@@ -310,8 +310,8 @@ class Engine:
     @property
     def quiet(self) -> bool:
         """No confirmed track, no warned zone and no burst awaiting its kill assessment."""
-        pending = self.fire_control is not None and any(
-            due > self.time_s for due in self.fire_control.assessment_due_s.values()
+        pending = self.fire_control is not None and bool(
+            self.fire_control.under_fire(self.time_s)
         )
         return not self.confirmed_track_ids and not self.warner.warned_zones and not pending
 
@@ -436,6 +436,8 @@ class Engine:
         for tid, _ in deleted:
             if tid not in rows:
                 self._ended.add(tid)
+        if deleted and self.fire_control is not None:
+            self.fire_control.end_tracks([tid for tid, _ in deleted])
         return deleted
 
     def _track_event(

@@ -41,7 +41,7 @@ import numpy as np
 from counterram.engagement.fire_control import FireOrder
 from counterram.engagement.outcome import BurstOutcome, resolve_burst
 from counterram.engine import Engine, EngineConfig
-from counterram.events import EngagementOutcome, Event, RoundImpacted, RoundLaunched
+from counterram.events import Event, RoundImpacted, RoundLaunched
 from counterram.physics.catalogue import load_catalogue
 from counterram.scenario.resolved import ResolvedScenario
 from counterram.sensors.detection import RcsTable
@@ -50,10 +50,16 @@ from counterram.sensors.plots import PlotBatch, PlotTruth, concatenate_labelled
 from counterram.sensors.radar import Radar, radar_seed, radars_from_scenario
 from counterram.world import Truth, build_truth
 
-__all__ = ["OUTCOME_STREAM", "SimulationResult", "StepCallback", "simulate"]
+__all__ = ["OUTCOME_STREAM", "RESOLVE_GATE_M", "SimulationResult", "StepCallback", "simulate"]
 
 OUTCOME_STREAM = 1
 """Spawn key of the burst-outcome random stream (the truth's is 0, radars use their own)."""
+
+RESOLVE_GATE_M = 50.0
+"""A burst is resolved against the live round nearest its intercept point only within this
+distance (m); farther, it was fired at nothing. A 20 mm burst cannot kill a round tens of metres
+from its aim point (its rounds spread a few metres at 2 km), so the gate decides no kill: it only
+keeps a burst at a ghost from being scored against an unrelated round."""
 
 StepCallback = Callable[[float, list[Event], list[str]], None]
 """Called after every step with (time, the step's events, the step's plot lines)."""
@@ -196,14 +202,11 @@ def simulate(
             for order in due:
                 out = _resolve(order, truth, kill_time, outcome_rng, guns, catalogue, world,
                                populated)
-                if isinstance(out, BurstOutcome):
-                    outcomes.append(out)
-                    if out.killed:
-                        kill_time[out.round_id] = out.intercept_time_s
-                        live.forget()
-                    truth_events.append(out.to_event())
-                else:
-                    truth_events.append(out)
+                outcomes.append(out)
+                if out.killed:
+                    kill_time[out.round_id] = out.intercept_time_s
+                    live.forget()
+                truth_events.append(out.to_event())
             buffer = [_drop_killed(b, kill_time) for b in buffer]
         # 2. launches and impacts in (t0, t1]
         while launched_upto < n and truth.launch_time_s[launched_upto] <= t1:
@@ -330,21 +333,32 @@ def _drop_killed(
 def _resolve(
     order: FireOrder, truth: Truth, kill_time: np.ndarray, rng: np.random.Generator,
     guns: dict[str, Any], catalogue: Any, world: ResolvedScenario, populated: Any,
-) -> BurstOutcome | EngagementOutcome:
-    """The outcome of a burst against the live round nearest its intercept point."""
+) -> BurstOutcome:
+    """The outcome of a burst against the live round nearest its intercept point.
+
+    A burst whose intercept point has no live round within :data:`RESOLVE_GATE_M` was fired at
+    nothing (a ghost, or a round already killed): it is resolved with ``round_id`` −1 and no
+    kill, its rounds still fly and fall (their collateral counts).
+    """
     ti = float(order.intercept_time_s)
     ids, states = truth.states_at(ti)
     alive = ~(kill_time[ids] <= ti)
     ids, states = ids[alive], states[alive]
-    if ids.size == 0:
-        return EngagementOutcome(
-            time_s=ti, gun=order.gun, track_id=int(order.track_id), round_id=-1, killed=False,
-        )
-    d = np.linalg.norm(states[:, :3] - np.asarray(order.intercept_enu)[None, :], axis=1)
-    j = int(np.argmin(d))
-    rid = int(ids[j])
+    point = np.asarray(order.intercept_enu, dtype=float)
+    rid = -1
+    if ids.size:
+        d = np.linalg.norm(states[:, :3] - point[None, :], axis=1)
+        j = int(np.argmin(d))
+        if d[j] <= RESOLVE_GATE_M:
+            rid = int(ids[j])
+    if rid >= 0:
+        state = states[j]
+        threat = catalogue.get(str(truth.munition[rid]))
+    else:  # nothing there: a target state far off, so no round can hit
+        state = np.concatenate([point + np.array([0.0, 0.0, 1e4]), order.threat_velocity_enu])
+        threat = catalogue.get(order.threat_munition)
     return resolve_burst(
-        order, states[j], rng, gun=guns[order.gun], threat=catalogue.get(str(truth.munition[rid])),
+        order, state, rng, gun=guns[order.gun], threat=threat,
         atmosphere=world.atmosphere(), wind=world.wind(), populated_areas=populated,
         round_id=rid,
     )

@@ -85,7 +85,12 @@ from counterram.engagement.collateral import (
     self_destruct_fragments,
 )
 from counterram.engagement.config import Gun, in_no_fire_sector
-from counterram.engagement.intercept import InterceptSolution, WindowReason, engagement_window
+from counterram.engagement.intercept import (
+    GunLimits,
+    InterceptSolution,
+    WindowReason,
+    engagement_window,
+)
 from counterram.engagement.lethality import bias_covariance, burst_kill_probability
 from counterram.engagement.threat import ThreatAssessment, floor_covariance
 from counterram.events import EngagementOrdered, GunStatus
@@ -96,6 +101,7 @@ from counterram.physics.wind import CALM, Wind
 
 __all__ = [
     "BURNT_OUT_S",
+    "Engagement",
     "FireControl",
     "FireControlConfig",
     "FireOrder",
@@ -109,6 +115,7 @@ BURNT_OUT_S = 1e9
 """Time since launch meaning "motor burnt out"."""
 
 _NO_FIRE = int(WindowReason.NO_FIRE_SECTOR | WindowReason.NO_FIRE_AREA)
+_FORGET_S = 60.0  # an engagement whose track vanished without a deletion is dropped this late
 _IGNORED = int(WindowReason.NOT_READY)
 
 
@@ -202,7 +209,12 @@ def threat_lethal_area_m2(munition: Munition, config: FireControlConfig) -> floa
 
 @dataclass
 class GunState:
-    """A gun's changing state: pointing, when it is free, rounds left, last target, status."""
+    """A gun's changing state: pointing, when it is free, rounds left, last target, status.
+
+    ``azimuth_rad``/``elevation_rad`` are the pointing at ``pointed_s``; between plans the gun
+    slews from there toward ``planned`` (the aim of its next planned burst: track id, fire time,
+    azimuth, elevation), so that a gun waiting for its fire time is already laid when it comes.
+    """
 
     azimuth_rad: float
     elevation_rad: float
@@ -212,6 +224,25 @@ class GunState:
     state: str = "ready"
     hold_reason: str = ""
     last_reported: tuple[str, str, int] | None = None
+    pointed_s: float = -math.inf
+    planned: tuple[int, float, float, float] | None = None
+
+
+@dataclass
+class Engagement:
+    """A track under fire: its latest burst's gun, intercept time, and the assessment phase.
+
+    ``burst`` until the intercept time, then ``assess`` until the track shows the outcome: a
+    miss when it is updated with a plot measured ``look_s`` or more after the intercept (the
+    round flies on along its path), a kill when the tracker deletes it (lost or diverging).
+    """
+
+    gun: str
+    intercept_time_s: float
+    bursts: int = 1
+
+    def phase(self, now: float) -> str:
+        return "burst" if now < self.intercept_time_s else "assess"
 
 
 @dataclass(frozen=True)
@@ -342,8 +373,8 @@ class FireControl:
             )
             for g in self.guns
         ]
-        self.assessment_due_s: dict[int, float] = {}
-        """Track id → time until which it waits for its kill assessment (shoot-look-shoot)."""
+        self.engagements: dict[int, Engagement] = {}
+        """Track id → the track's latest burst, while it is under fire or being assessed."""
 
     # ------------------------------------------------------------------------------------
     def initial_status(self, time_s: float = 0.0) -> list[GunStatus]:
@@ -360,22 +391,55 @@ class FireControl:
     ) -> tuple[list[FireOrder], list[GunStatus]]:
         """Plan at time ``now``: the bursts ordered now and the gun status changes."""
         now = float(now)
-        for tid in [t for t, due in self.assessment_due_s.items() if due <= now]:
-            del self.assessment_due_s[tid]
+        self._advance_pointing(now)
+        self._assess(now, tracks)
         rows = threats.ranked()
         trow = tracks.rows_of(threats.track_id[rows]) if rows.size else np.zeros(0, np.int64)
-        blocked = np.array(
-            [self.assessment_due_s.get(int(t), -math.inf) > now for t in threats.track_id[rows]],
-            dtype=bool,
-        )
+        blocked = np.array([int(t) in self.engagements for t in threats.track_id[rows]],
+                           dtype=bool)
         keep = (trow >= 0) & ~blocked
         rows, trow = rows[keep], trow[keep]
         orders: list[FireOrder] = []
         holds: dict[int, str] = {}
         waiting: set[int] = set()
+        for st in self.states:
+            st.planned = None
         if rows.size:
             orders, holds, waiting = self._plan_threats(now, threats, rows, tracks, trow)
         return orders, self._status_events(now, orders, holds, waiting)
+
+    def under_fire(self, now: float) -> dict[int, str]:
+        """Track id → ``burst`` or ``assess`` for every track whose latest burst is not yet
+        assessed."""
+        return {t: e.phase(now) for t, e in self.engagements.items()}
+
+    def end_tracks(self, track_ids: Sequence[int]) -> None:
+        """Forget tracks the tracker deleted (a kill, when they were under assessment)."""
+        for t in track_ids:
+            self.engagements.pop(int(t), None)
+
+    def _assess(self, now: float, tracks: TrackStates) -> None:
+        """Release the tracks whose latest burst has shown a miss: updated with a plot measured
+        ``look_s`` or more after the intercept, the round still flying its path."""
+        if not self.engagements:
+            return
+        rows = tracks.rows_of(list(self.engagements))
+        for (tid, e), r in zip(list(self.engagements.items()), rows, strict=True):
+            if r >= 0 and tracks.time_s[r] >= e.intercept_time_s + self.config.look_s - 1e-9:
+                del self.engagements[tid]
+            elif now > e.intercept_time_s + _FORGET_S:
+                del self.engagements[tid]  # long gone from the picture without a deletion
+
+    def _advance_pointing(self, now: float) -> None:
+        """Slew every free gun toward its planned aim for the time since its last plan."""
+        for g, st in zip(self.guns, self.states, strict=True):
+            start = max(st.pointed_s, st.busy_until_s)
+            if st.planned is not None and math.isfinite(start) and now > start:
+                _, _, az, el = st.planned
+                st.azimuth_rad, st.elevation_rad = _slew_toward(
+                    g.limits, st.azimuth_rad, st.elevation_rad, az, el, now - start
+                )
+            st.pointed_s = max(now, st.pointed_s)
 
     # ------------------------------------------------------------------------------------
     def _plan_threats(
@@ -484,20 +548,25 @@ class FireControl:
             sd = rng_m * gun.dispersion_rad
             pk = burst_kill_probability(gun.rounds_per_burst, lethal_r[ju], sd, bias_cov_m2=bcov)
             cycle = gun.burst_s + cfg.look_s
-            for j in np.unique(ju):
-                sel = np.flatnonzero(ju == j)  # in increasing fire time (np.nonzero order)
-                best = float(pk[sel].max())
-                if best < cfg.min_pk:
-                    continue
-                first = sel[np.argmax(pk[sel] >= cfg.pk_fraction * best - 1e-12)]
-                row = int(u[first])
+            # per threat (ju is sorted: np.nonzero order, fire times increasing within a
+            # threat): the best Pk, the first fire time reaching pk_fraction of it, the last
+            starts = np.flatnonzero(np.r_[True, ju[1:] != ju[:-1]])
+            best = np.maximum.reduceat(pk, starts)
+            group = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, ju.size]))
+            good = pk >= cfg.pk_fraction * best[group] - 1e-12
+            first = np.minimum.reduceat(np.where(good, np.arange(ju.size), ju.size), starts)
+            last_t = np.maximum.reduceat(grid[kk[u]], starts)
+            for g in np.flatnonzero(best >= cfg.min_pk).tolist():
+                f = int(first[g])
+                row = int(u[f])
                 t_fire = float(grid[kk[row]])
-                last = float(grid[kk[u[sel]]].max())
+                last = float(last_t[g])
                 tof = float(sol.round_tof_s[row])
                 cycles = 1 + math.floor((last - t_fire) / (cycle + tof) + 1e-9)
-                pairs[(i, int(j))] = _Pair(row, float(pk[first]), t_fire, last, cycles,
-                                           bcov[first], float(sd[first]))
-                p[i, j] = float(pk[first])
+                j = int(ju[f])
+                pairs[(i, j)] = _Pair(row, float(pk[f]), t_fire, last, cycles, bcov[f],
+                                      float(sd[f]))
+                p[i, j] = float(pk[f])
 
         if not pairs:
             holds = {i: f"no-fire restriction on track {t}" for i, t in no_fire_only.items()}
@@ -520,15 +589,26 @@ class FireControl:
         orders: list[FireOrder] = []
         holds: dict[int, str] = {}
         waiting: set[int] = set()
-        ordered_tracks: set[int] = set()
-        for i, gun in enumerate(self.guns):
-            assigned = [j for j in np.flatnonzero(assignment.counts[i] > 0)]
-            assigned.sort(key=lambda j: (pairs[(i, j)].last_fire_s, -values[j]))
-            sol = windows[i][0] if i in windows else None
-            for j in assigned:
+        taken: set[int] = set()  # threats (columns) under a burst ordered in this plan
+        heads = {i: self._timeline(i, assignment.counts[i], pairs, values)
+                 for i in range(I) if i in windows}
+        # guns in the order of their next burst, so that the first able to fire at a threat
+        # takes it; one gun per threat at a time (the others see it under fire next plan)
+        for i in sorted(heads, key=lambda i: (heads[i][0][1] if heads[i] else math.inf, i)):
+            gun = self.guns[i]
+            sol = windows[i][0]
+            for j, _ in heads[i]:
+                if j in taken:
+                    continue
                 pr = pairs[(i, j)]
                 if pr.fire_s > cfg.commit_s:
+                    # not due yet: slew toward it and wait (work-conserving: nothing due is
+                    # left idle, see _timeline)
                     waiting.add(i)
+                    self.states[i].planned = (
+                        int(threats.track_id[rows[j]]), now + pr.fire_s,
+                        float(sol.azimuth_rad[pr.k]), float(sol.elevation_rad[pr.k]),
+                    )
                     break
                 order = self._order(now, i, gun, sol, pr, rows[j], threats, munitions[j])
                 if (gun.config.withhold_if_collateral_exceeds_benefit
@@ -540,7 +620,7 @@ class FireControl:
                     continue
                 holds.pop(i, None)
                 orders.append(order)
-                ordered_tracks.add(order.track_id)
+                taken.add(j)
                 self._commit(i, gun, order)
                 break
         for i, t in no_fire_only.items():
@@ -627,16 +707,51 @@ class FireControl:
         averted = pk * lethal_area * (in_areas + self.background_density_per_km2 * 1e-6)
         return float(e_c), float(averted)
 
+    def _timeline(
+        self, i: int, counts: NDArray[np.int64], pairs: dict[tuple[int, int], _Pair],
+        values: NDArray[np.float64],
+    ) -> list[tuple[int, float]]:
+        """Gun i's planned bursts, (threat column, planned fire time) in firing order.
+
+        Non-preemptive earliest-deadline-first list scheduling over the threats the assignment
+        gave the gun: whenever the gun is free it fires at the due threat (its earliest usable
+        fire time has come) whose window closes first, and it waits only when none is due — so
+        a gun never idles while an assigned threat can be fired at, and a threat that can wait
+        does not take the slot of one that cannot. Each burst occupies the gun for the burst and
+        the re-lay; slews between aims are left to the next plan, which re-solves every window
+        from the gun's pointing then.
+        """
+        gun = self.guns[i]
+        todo = [j for j in np.flatnonzero(counts > 0).tolist() if (i, j) in pairs]
+        out: list[tuple[int, float]] = []
+        t_free = 0.0
+        cycle = gun.burst_s + gun.config.retarget_s
+        while todo:
+            due = [j for j in todo if pairs[(i, j)].fire_s <= t_free + 1e-9]
+            if not due:
+                t_free = min(pairs[(i, j)].fire_s for j in todo)
+                continue
+            j = min(due, key=lambda j: (pairs[(i, j)].last_fire_s, -values[j], j))
+            todo.remove(j)
+            if t_free > pairs[(i, j)].last_fire_s + 1e-9:
+                continue  # its window closed while the gun served more urgent threats
+            fire = max(t_free, pairs[(i, j)].fire_s)
+            out.append((j, fire))
+            t_free = fire + cycle
+        return out
+
     def _commit(self, i: int, gun: Gun, order: FireOrder) -> None:
         st = self.states[i]
         st.magazine -= order.rounds
         st.busy_until_s = order.fire_time_s + gun.burst_s + gun.config.retarget_s
         st.azimuth_rad = order.azimuth_rad
         st.elevation_rad = order.elevation_rad
+        st.pointed_s = st.busy_until_s
+        st.planned = None
         st.target = order.track_id
-        due = order.intercept_time_s + self.config.look_s
-        self.assessment_due_s[order.track_id] = max(
-            self.assessment_due_s.get(order.track_id, -math.inf), due
+        prev = self.engagements.get(order.track_id)
+        self.engagements[order.track_id] = Engagement(
+            gun.name, order.intercept_time_s, 1 if prev is None else prev.bursts + 1
         )
 
     def _status_events(
@@ -673,3 +788,22 @@ def _first_column(sol: InterceptSolution) -> InterceptSolution:
         if isinstance(v, np.ndarray) and v.ndim >= 2 and v.shape[1] == 1:
             out[f.name] = v[:, 0]
     return replace(sol, **out)
+
+
+def _slew_toward(
+    limits: GunLimits, az0: float, el0: float, az1: float, el1: float, dt_s: float
+) -> tuple[float, float]:
+    """Pointing after slewing from (az0, el0) toward (az1, el1) for ``dt_s``: both axes at the
+    slew rate, azimuth inside the gun's travel (the way :func:`slew_time_s` measures it)."""
+    step = limits.slew_rate_radps * dt_s
+    c = limits.azimuth_center_rad
+    a0 = _wrap_angle(az0 - c)
+    a1 = _wrap_angle(az1 - c)
+    d_az = _wrap_angle(a1 - a0) if limits.azimuth_half_width_rad >= math.pi else a1 - a0
+    d_az = max(-step, min(step, d_az))
+    d_el = max(-step, min(step, el1 - el0))
+    return (c + a0 + d_az) % (2.0 * math.pi), el0 + d_el
+
+
+def _wrap_angle(a: float) -> float:
+    return (a + math.pi) % (2.0 * math.pi) - math.pi
