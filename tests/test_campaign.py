@@ -175,3 +175,35 @@ def test_bootstrap_median_is_seeded_and_about_the_right_width():
     width = a[2] - a[1]
     assert 0.6 * 0.49 < width < 1.4 * 0.49
     assert bootstrap_median([math.nan], np.random.default_rng(0)) == (None, None, None)
+
+
+def test_engagement_aggregates_pool_runs():
+    from counterram.campaign.aggregate import aggregate_point, bootstrap_ratio
+
+    def row(asset, engageable, engaged, killed, fired, intercepts, bursts, out_of_range):
+        return {"asset_rounds": asset, "asset_rounds_engageable": engageable,
+                "asset_rounds_engageable_engaged": engaged, "asset_rounds_engaged": engaged,
+                "asset_rounds_killed": killed, "rounds_killed": killed, "rounds_engaged": engaged,
+                "intercepts": intercepts, "engagements": bursts, "rounds_fired": fired,
+                "asset_rounds_not_engageable_out_of_range": out_of_range,
+                "asset_rounds_not_engageable_not_tracked": asset - engageable - out_of_range}
+
+    rows = [row(4, 3, 2, 1, 100, 1, 2, 1), row(5, 5, 5, 4, 450, 4, 9, 0),
+            row(2, 1, 0, 0, 0, 0, 0, 0)]
+    agg = aggregate_point(rows, np.random.default_rng(3))
+    share = agg["engaged_share_of_engageable"]
+    assert (share["successes"], share["trials"]) == (7, 9)
+    assert (share["estimate"], share["low"], share["high"]) == wilson_interval(7, 9)
+    assert agg["engageable_share"]["trials"] == 11
+    assert agg["success_ratio_engaged"]["successes"] == 5
+    assert agg["success_ratio_bursts"]["trials"] == 11
+    rpk = agg["rounds_per_kill"]
+    assert rpk["estimate"] == pytest.approx(550 / 5)
+    assert rpk["low"] <= rpk["estimate"] <= rpk["high"]
+    counts = agg["engagement_counts"]
+    assert counts["engageable_not_engaged"] == 9 - 7
+    assert counts["not_engageable"] == {"not_tracked": 1, "out_of_range": 1}
+    # seeded, and undefined without kills
+    a = bootstrap_ratio([100, 450, 0], [1, 4, 0], np.random.default_rng(1))
+    assert a == bootstrap_ratio([100, 450, 0], [1, 4, 0], np.random.default_rng(1))
+    assert bootstrap_ratio([100, 0], [0, 0], np.random.default_rng(1)) == (None, None, None)

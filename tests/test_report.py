@@ -335,3 +335,41 @@ def test_chromium_renders(tmp_path, world, truth, run):
          Path(path).as_uri()], capture_output=True, text=True, timeout=60, check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "round-table" in out.stdout and out.stdout.count("<img") == 5
+
+
+def test_engagement_opportunity_section(world, truth, run, html):
+    from counterram.metrics.opportunity import engagement_opportunity
+    from counterram.summary import match_tracks
+
+    events = run[0]
+    rows = _table(html, "opportunity-table")
+    assets = [r for r in range(len(truth)) if truth.impact_assets[r]]
+    assert [int(c[0]) for c in rows] == assets
+    owner = match_tracks(truth, [e for e in events if isinstance(e, TrackEvent)])
+    opp = engagement_opportunity(truth, world, events, owner=owner).by_round()
+    classes = re.findall(r'<tr class="([^"]*)"><td class="num">(\d+)</td>',
+                         html.split('id="opportunity-table"')[1].split("</table>")[0])
+    for (cls, rid), cells in zip(classes, rows, strict=True):
+        r = int(rid)
+        assert cells[5] == ("yes" if opp[r].engageable else "no")
+        engaged = r == ENGAGED  # the only round fired at
+        assert (cls == "defect") == (opp[r].engageable and not engaged), (r, cls)
+        assert cells[10] == ("no" if engaged else "yes")  # leaked: every asset round but the kill
+        if cls == "defect":
+            assert "gun-" in cells[6] and "defect" in cells[11]
+    assert ENGAGED in assets and "gun-north" in rows[assets.index(ENGAGED)][8]
+    ratios = _table(html, "success-ratios")
+    assert ratios[0][1] == "1" and ratios[0][2] == "1 of 1"  # killed ÷ engaged rounds
+    assert ratios[2][1] == "100"  # 100 rounds fired, one kill
+    assert 'id="defects"' in html
+
+
+def test_reason_counts_read_as_one_row():
+    from counterram.sinks.report import summary_rows
+
+    rows = summary_rows({"asset_rounds_not_engageable": {"not_tracked": 1, "out_of_range": 2,
+                                                         "travel": 0},
+                         "engageable_not_engaged": [4, 7]})
+    values = {r["key"]: r["value"] for r in rows}
+    assert values["asset_rounds_not_engageable"] == "not tracked 1, out of range 2"
+    assert values["engageable_not_engaged"] == "4, 7"

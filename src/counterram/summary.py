@@ -22,6 +22,16 @@ Definitions (docs/running.md lists every field):
   prediction after confirmation; ``poo_cep_m``: median radial error of each round's last origin
   estimate (the engine reports an origin only when it is more precise than the track's previous
   one);
+* engagement figures (:mod:`counterram.metrics.opportunity` defines them exactly): of the
+  ``asset_rounds`` (rounds whose true impact point lies in a defended asset, shot down or not),
+  those ``asset_rounds_engageable`` (some gun could have fired at the round and reached it within
+  all its limits after the round's matched track was confirmed, judged on the true trajectory),
+  ``asset_rounds_engaged`` (a burst ordered at a track matched to the round, or an outcome naming
+  it) and ``asset_rounds_killed``; ``engageable_not_engaged`` lists the defects (engageable and
+  not engaged); ``bursts_at_killed_rounds`` counts bursts whose round was already shot down or
+  that went to another round (or to none); ``success_ratio_engaged`` = rounds killed ÷ rounds
+  engaged, ``success_ratio_bursts`` = intercepts ÷ bursts, ``rounds_per_kill`` = interceptor
+  rounds fired ÷ intercepts;
 * ``expected_casualties``: the defence's collateral (the resolved bursts' debris, duds and
   fragments) plus the leakers' (a landed round's lethal area, the fire-control model of
   :func:`~counterram.engagement.fire_control.threat_lethal_area_m2`, times the population
@@ -64,6 +74,9 @@ SUMMARY_KEYS = (
     "warnings_issued", "rounds_in_zones", "rounds_warned_in_time", "warning_time_s",
     "false_warnings", "engagements", "intercepts", "leakers_on_assets", "rounds_fired",
     "poi_cep_m", "poo_cep_m", "expected_casualties", "engine_latency_ms",
+    "asset_rounds", "asset_rounds_engageable", "asset_rounds_engaged", "asset_rounds_killed",
+    "bursts_at_killed_rounds", "engageable_not_engaged", "success_ratio_engaged",
+    "success_ratio_bursts", "rounds_per_kill",
 )
 """Keys every summary has (more may follow)."""
 
@@ -140,6 +153,7 @@ def compute_summary(
     engine (rounds_detected is null without it); ``latency`` the engine's
     :attr:`~counterram.engine.Engine.latency`. ``extra`` keys are appended."""
     from counterram.engagement.fire_control import FireControlConfig, threat_lethal_area_m2
+    from counterram.metrics.opportunity import engagement_opportunity, engagement_tally, has_samples
     from counterram.metrics.warning import false_warnings, round_warnings
     from counterram.physics.catalogue import load_catalogue
     from counterram.prediction.ellipse import circular_error_probable
@@ -189,6 +203,11 @@ def compute_summary(
     orders = [e for e in evs if isinstance(e, EngagementOrdered)]
     outcomes = [e for e in evs if isinstance(e, EngagementOutcome)]
     in_asset = truth.impact_in_asset.any(axis=1) if n else np.zeros(0, bool)
+    fc_cfg = FireControlConfig()
+    opportunity = engagement_opportunity(
+        truth, world, evs, owner=owner, ground_height_m=fc_cfg.ground_height_m
+    ) if has_samples(truth) else None  # without samples the opportunity fields are null
+    tally = engagement_tally(truth, evs, opportunity, owner=owner)
 
     # ---- prediction accuracy
     confirmed_at: dict[int, float] = {}
@@ -226,7 +245,6 @@ def compute_summary(
 
     # ---- collateral
     catalogue = load_catalogue()
-    fc_cfg = FireControlConfig()
     leak_casualties = 0.0
     for r in np.flatnonzero(landed):
         density = sum(p.density_per_m2 for p in world.populated
@@ -267,6 +285,7 @@ def compute_summary(
         ),
         "expected_casualties_breakdown": {"defence": collateral, "leakers": leak_casualties},
         "plots_rejected": int(sum(e.count for e in evs if isinstance(e, PlotRejected))),
+        **tally.as_summary(),
     }
     if latency:
         summary["engine_latency_ms_by_stage"] = {

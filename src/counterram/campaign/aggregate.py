@@ -11,6 +11,14 @@ interval is somewhat optimistic when runs differ a lot (the per-run spread is in
 
 Medians of per-run values (warning time, CEPs, casualties) get a percentile bootstrap interval
 over runs, drawn from a Generator seeded by the caller so the summary is reproducible.
+
+The engagement figures of :mod:`counterram.metrics.opportunity` pool the same way: the share of
+asset-bound rounds some gun could engage (``engageable_share``, site geometry and tracking), the
+share of those fire control engaged (``engaged_share_of_engageable``: its misses are the
+defects), and the two success ratios as Iron Dome reports them (rounds killed ÷ rounds engaged,
+intercepts ÷ bursts), each with its Wilson interval. Rounds per kill is a ratio of sums, not a
+proportion: its interval is a percentile bootstrap over runs (resampling runs keeps the bursts and
+kills of one run together). The pooled counts behind them are in ``engagement_counts``.
 """
 
 from __future__ import annotations
@@ -23,10 +31,13 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "ENGAGEMENT_COUNTS",
     "MEDIAN_METRICS",
     "PROPORTIONS",
+    "RATIOS",
     "aggregate_point",
     "bootstrap_median",
+    "bootstrap_ratio",
     "wilson_interval",
 ]
 
@@ -36,6 +47,10 @@ PROPORTIONS: dict[str, tuple[str, str]] = {
     "warned_in_time_share": ("rounds_warned_in_time", "rounds_in_zones"),
     "detected_share": ("rounds_detected", "rounds_launched"),
     "killed_share": ("rounds_killed", "rounds_launched"),
+    "engageable_share": ("asset_rounds_engageable", "asset_rounds"),
+    "engaged_share_of_engageable": ("asset_rounds_engageable_engaged", "asset_rounds_engageable"),
+    "success_ratio_engaged": ("rounds_killed", "rounds_engaged"),
+    "success_ratio_bursts": ("intercepts", "engagements"),
 }
 """Pooled proportion name → (numerator column, denominator column) of runs.parquet."""
 
@@ -44,6 +59,21 @@ MEDIAN_METRICS = (
     "false_warnings", "false_tracks",
 )
 """Per-run columns whose median over runs is reported with a bootstrap interval."""
+
+RATIOS: dict[str, tuple[str, str]] = {
+    "rounds_per_kill": ("rounds_fired", "intercepts"),
+}
+"""Pooled ratio name → (numerator column, denominator column): Σ numerator ÷ Σ denominator over
+runs, with a bootstrap interval over runs."""
+
+ENGAGEMENT_COUNTS = (
+    "asset_rounds", "asset_rounds_engageable", "asset_rounds_engaged",
+    "asset_rounds_engageable_engaged", "asset_rounds_killed", "asset_rounds_not_tracked",
+    "rounds_engaged", "bursts_at_killed_rounds", "engagements", "intercepts", "rounds_fired",
+)
+"""Columns pooled (summed) over runs into ``engagement_counts``."""
+
+_REASON_PREFIX = "asset_rounds_not_engageable_"
 
 
 def wilson_interval(
@@ -86,6 +116,36 @@ def bootstrap_median(
     return float(np.median(a)), float(lo), float(hi)
 
 
+def bootstrap_ratio(
+    numerator: Sequence[float] | np.ndarray,
+    denominator: Sequence[float] | np.ndarray,
+    rng: np.random.Generator,
+    *,
+    n_boot: int = 2000,
+    confidence: float = 0.95,
+) -> tuple[float | None, float | None, float | None]:
+    """(ratio, low, high): Σ numerator ÷ Σ denominator over the runs with both values, and its
+    percentile-bootstrap interval from ``n_boot`` resamples of runs drawn with ``rng``
+    (resamples whose denominator sums to 0 are left out); all None when the denominator sums
+    to 0."""
+    num = np.asarray(numerator, dtype=float)
+    den = np.asarray(denominator, dtype=float)
+    ok = np.isfinite(num) & np.isfinite(den)
+    num, den = num[ok], den[ok]
+    if den.size == 0 or not den.sum() > 0:
+        return None, None, None
+    idx = rng.integers(0, den.size, size=(n_boot, den.size))
+    d = den[idx].sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratios = num[idx].sum(axis=1) / d
+    ratios = ratios[d > 0]
+    if ratios.size == 0:
+        return float(num.sum() / den.sum()), None, None
+    alpha = (1.0 - confidence) / 2.0
+    lo, hi = np.quantile(ratios, [alpha, 1.0 - alpha])
+    return float(num.sum() / den.sum()), float(lo), float(hi)
+
+
 def _column(rows: Sequence[Mapping[str, Any]], name: str) -> np.ndarray:
     return np.array([np.nan if r.get(name) is None else float(r[name]) for r in rows])
 
@@ -99,7 +159,9 @@ def aggregate_point(
 ) -> dict[str, Any]:
     """The aggregates of one sweep point's runs (rows of runs.parquet): every proportion of
     :data:`PROPORTIONS` pooled with its Wilson interval, every :data:`MEDIAN_METRICS` median
-    with its bootstrap interval, and the pooled counts."""
+    with its bootstrap interval, every :data:`RATIOS` ratio of sums with its bootstrap interval,
+    and the pooled counts (``engagement_counts``: :data:`ENGAGEMENT_COUNTS`, the defects and the
+    not-engageable rounds by reason)."""
     out: dict[str, Any] = {"runs": len(rows)}
     for name, (num, den) in PROPORTIONS.items():
         k = int(np.nansum(_column(rows, num)))
@@ -111,4 +173,17 @@ def aggregate_point(
         m, lo, hi = bootstrap_median(col, rng, n_boot=n_boot, confidence=confidence)
         out[name] = {"median": m, "low": lo, "high": hi,
                      "runs_with_value": int(np.isfinite(col).sum())}
+    for name, (num, den) in RATIOS.items():
+        a, b = _column(rows, num), _column(rows, den)
+        r, lo, hi = bootstrap_ratio(a, b, rng, n_boot=n_boot, confidence=confidence)
+        out[name] = {"estimate": r, "low": lo, "high": hi, "numerator": float(np.nansum(a)),
+                     "denominator": float(np.nansum(b))}
+    counts: dict[str, Any] = {name: int(np.nansum(_column(rows, name)))
+                              for name in ENGAGEMENT_COUNTS}
+    counts["engageable_not_engaged"] = (counts["asset_rounds_engageable"]
+                                        - counts["asset_rounds_engageable_engaged"])
+    reasons = sorted({k for r in rows for k in r if k.startswith(_REASON_PREFIX)})
+    counts["not_engageable"] = {k[len(_REASON_PREFIX):]: int(np.nansum(_column(rows, k)))
+                                for k in reasons}
+    out["engagement_counts"] = counts
     return out

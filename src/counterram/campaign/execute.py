@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 _DROPPED = ("engine_latency_ms", "engine_latency_ms_by_stage", "rounds_landed_in_zones_unwarned",
-            "run_time_s")
+            "engageable_not_engaged", "run_time_s")
 """Summary fields left out of runs.parquet: wall-clock timings (they differ from machine to
 machine and would break run-for-run reproducibility) and per-round lists."""
 

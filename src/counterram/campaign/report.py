@@ -44,16 +44,28 @@ def render_report(
              f"point(s), root seed {summary.get('root_seed')}.</p>"]
     # table of proportions per point
     head = "".join(f"<th>{html.escape(p)}</th>" for p in sweep_paths)
-    parts.append("<table border=1 cellpadding=3><tr>" + head +
-                 "<th>leak rate</th><th>intercept success</th><th>warned in time</th></tr>")
+    columns = (("leak_rate", "leak rate"), ("intercept_success", "intercept success"),
+               ("warned_in_time_share", "warned in time"),
+               ("engageable_share", "asset rounds engageable"),
+               ("engaged_share_of_engageable", "engaged ÷ engageable"),
+               ("success_ratio_engaged", "killed ÷ engaged rounds"),
+               ("rounds_per_kill", "rounds per kill"))
+    parts.append("<table border=1 cellpadding=3><tr>" + head + "".join(
+        f"<th>{html.escape(label)}</th>" for _, label in columns) + "<th>defects</th></tr>")
     for pt in summary["points"]:
         cells = "".join(f"<td>{html.escape(str(pt['sweep'].get(p)))}</td>" for p in sweep_paths)
-        for name in ("leak_rate", "intercept_success", "warned_in_time_share"):
-            a = pt[name]
+        for name, _ in columns:
+            a = pt.get(name) or {"estimate": None}
+            digits = ".0f" if name == "rounds_per_kill" else ".3f"
             cells += ("<td>—</td>" if a["estimate"] is None else
-                      f"<td>{a['estimate']:.3f} [{a['low']:.3f}, {a['high']:.3f}]</td>")
+                      f"<td>{a['estimate']:{digits}} [{a['low']:{digits}}, "
+                      f"{a['high']:{digits}}]</td>")
+        counts = pt.get("engagement_counts") or {}
+        cells += f"<td>{counts.get('engageable_not_engaged', '—')}</td>"
         parts.append(f"<tr>{cells}</tr>")
     parts.append("</table>")
+    parts.append("<p>Defects: rounds on defended assets that some gun could have engaged and "
+                 "none did, pooled over the point's runs.</p>")
 
     parts.append("<h2>Distributions over runs</h2>")
     fig, axes = plt.subplots(2, 3, figsize=(12, 6))

@@ -5,7 +5,9 @@ and fell, which were seen, warned and shot down, how much warning people had, an
 headline numbers. :func:`write_report` joins the three records of a finished run (the scenario,
 the truth of what flew, the engine's events) with the run summary and writes ``report.html``:
 summary table and a plain-language paragraph, site maps, a side view, a per-round timeline and
-table, warning times, and event counts.
+table, the engagement opportunity of the rounds headed for defended assets (which a gun could
+have engaged, which were, and the defects: engageable but not engaged), warning times, and event
+counts.
 
 The page is meant to be archived and mailed: figures are embedded PNGs (base64), the CSS is
 inline, there is no script and no external reference, so it opens offline in any browser. It is
@@ -52,6 +54,7 @@ __all__ = [
     "RunAnalysis",
     "WarningInterval",
     "analyse_run",
+    "opportunity_section",
     "render_report",
     "write_report",
 ]
@@ -370,6 +373,19 @@ _SUMMARY_FIELDS: dict[str, tuple[str, str]] = {
     "intercepts": ("Intercepts", "rounds"),
     "leakers_on_assets": ("Leakers on defended assets", "rounds"),
     "rounds_fired": ("Interceptor rounds fired", "rounds"),
+    "asset_rounds": ("Rounds whose true impact is on a defended asset", "rounds"),
+    "asset_rounds_engageable": ("of those, engageable by some gun", "rounds"),
+    "asset_rounds_engaged": ("of those, engaged", "rounds"),
+    "asset_rounds_engageable_engaged": ("of those, engageable and engaged", "rounds"),
+    "asset_rounds_killed": ("of those, shot down", "rounds"),
+    "asset_rounds_not_tracked": ("of those, never tracked", "rounds"),
+    "asset_rounds_not_engageable": ("of those, not engageable, by reason", "rounds"),
+    "engageable_not_engaged": ("Engageable but not engaged (defects)", "round ids"),
+    "rounds_engaged": ("Rounds engaged (any target)", "rounds"),
+    "bursts_at_killed_rounds": ("Bursts at a round already down or at another", "bursts"),
+    "success_ratio_engaged": ("Success ratio: rounds killed ÷ rounds engaged", ""),
+    "success_ratio_bursts": ("Success ratio: intercepts ÷ bursts", ""),
+    "rounds_per_kill": ("Interceptor rounds per kill", "rounds"),
     "poi_cep_m": ("Point-of-impact error, CEP", "m"),
     "poo_cep_m": ("Point-of-origin error, CEP", "m"),
     "expected_casualties": ("Expected casualties", "people"),
@@ -425,8 +441,19 @@ def _flatten(summary: Mapping[str, Any], prefix: str = "") -> list[tuple[str, An
     return out
 
 
+def _reason_text(counts: Mapping[str, Any]) -> str:
+    """Non-zero reason counts in plain words ("out of range 2, not tracked 1"), or none."""
+    from counterram.metrics.opportunity import REASON_LABELS
+
+    parts = [f"{REASON_LABELS.get(k, k)} {fmt(v)}" for k, v in counts.items() if v]
+    return ", ".join(parts) if parts else NONE
+
+
 def summary_rows(summary: Mapping[str, Any]) -> list[dict[str, str]]:
     """Rows (label, value, unit) of the summary: known keys in a fixed order, then the rest."""
+    reasons = summary.get("asset_rounds_not_engageable")
+    if isinstance(reasons, Mapping):  # one row in words, not one row per reason
+        summary = {**summary, "asset_rounds_not_engageable": _reason_text(reasons)}
     flat = dict(_flatten(summary))
     for parent in ("warning_time_s", "engine_latency_ms"):  # a null group: show its parts
         if parent in flat and flat[parent] is None:
@@ -545,6 +572,99 @@ def round_rows(truth: Truth, a: RunAnalysis) -> list[dict[str, str]]:
     return rows
 
 
+def _intervals_text(intervals: Iterable[Any]) -> str:
+    """Fire-time intervals per gun, as "gun-south 266.5–276.5, 281.5 s; gun-north 275.5 s"."""
+    spans: dict[str, list[str]] = {}
+    for iv in intervals:
+        span = _t(iv.start_s) if iv.start_s == iv.end_s else f"{_t(iv.start_s)}–{_t(iv.end_s)}"
+        spans.setdefault(iv.gun, []).append(span)
+    return "; ".join(f"{gun} {', '.join(s)} s" for gun, s in spans.items()) or "—"
+
+
+def opportunity_section(
+    world: ResolvedScenario, truth: Truth, events: Sequence[Event], *,
+    match_gate_m: float = MATCH_GATE_M,
+) -> dict[str, Any]:
+    """The "Engagement opportunity" section: one row per round whose true impact is on a
+    defended asset (engageable, engaged, killed, leaked; defects flagged), the counts and the
+    success ratios, from :mod:`counterram.metrics.opportunity` with the summary's track matching
+    (:func:`counterram.summary.match_tracks`), so the numbers are summary.json's."""
+    from counterram.metrics.opportunity import (
+        REASON_LABELS,
+        engagement_opportunity,
+        engagement_tally,
+        has_samples,
+        kill_times,
+    )
+    from counterram.summary import match_tracks
+
+    tracks = [e for e in events if isinstance(e, TrackEvent)]
+    owner = match_tracks(truth, tracks, kill_times(events, len(truth)), gate_m=match_gate_m)
+    opp = (engagement_opportunity(truth, world, events, owner=owner)
+           if has_samples(truth) else None)
+    tally = engagement_tally(truth, events, opp, owner=owner)
+    fields = tally.as_summary()
+    rows = []
+    threats = truth.threat
+    for a in tally.asset_rounds:
+        r, op = a.round_id, a.opportunity
+        if op is None:
+            engageable, window, earliest, note = NONE, "—", "—", "not computed"
+        else:
+            engageable = "yes" if op.engageable else "no"
+            window = _intervals_text(op.intervals)
+            earliest = (f"{_t(op.earliest_fire_s)} ({op.earliest_gun})" if op.engageable
+                        else "—")
+            note = REASON_LABELS.get(op.reason, op.reason) if op.reason else ""
+            if op.reason == "not_tracked":
+                note += " (a gun could have reached it)" if op.reachable else (
+                    " (no gun could have reached it)")
+        if a.defect:
+            note = "defect: engageable, not engaged"
+        rows.append({
+            "id": str(r),
+            "threat": str(threats[r]),
+            "munition": str(truth.munition[r]),
+            "assets": ", ".join(truth.impact_assets[r]),
+            "confirmed": _t(op.confirmed_s) if op is not None else "—",
+            "engageable": engageable,
+            "window": window,
+            "earliest": earliest,
+            "engaged": (f"{_t(a.engaged_s)} ({', '.join(a.engaged_by)})" if a.engaged_by
+                        else ("yes" if a.engaged else "no")),
+            "killed": _t(a.killed_s) if a.killed else "no",
+            "leaked": "yes" if a.leaked else "no",
+            "note": note,
+            "row_class": "defect" if a.defect else ("kill" if a.killed else (
+                "hit" if a.leaked else "")),
+        })
+    defects = [row for row, a in zip(rows, tally.asset_rounds, strict=True) if a.defect]
+    reasons = fields["asset_rounds_not_engageable"]
+    return {
+        "computed": opp is not None,
+        "rows": rows,
+        "defects": defects,
+        "counts": {k: fmt(fields[k]) for k in (
+            "asset_rounds", "asset_rounds_engageable", "asset_rounds_engaged",
+            "asset_rounds_killed", "asset_rounds_not_tracked", "rounds_engaged",
+            "bursts_at_killed_rounds")},
+        "leaked": fmt(sum(a.leaked for a in tally.asset_rounds)),
+        "reasons": _reason_text(reasons) if isinstance(reasons, Mapping) else NONE,
+        "ratios": [
+            {"label": "rounds killed ÷ rounds engaged",
+             "value": fmt(fields["success_ratio_engaged"]),
+             "detail": f"{tally.rounds_killed} of {tally.rounds_engaged}"},
+            {"label": "intercepts ÷ bursts ordered",
+             "value": fmt(fields["success_ratio_bursts"]),
+             "detail": f"{tally.intercepts} of {tally.bursts}"},
+            {"label": "interceptor rounds fired ÷ intercepts",
+             "value": fmt(fields["rounds_per_kill"]),
+             "detail": f"{tally.rounds_fired} rounds, {tally.intercepts} intercepts"},
+        ],
+        "grid": fmt(opp.grid_step_s) if opp is not None else NONE,
+    }
+
+
 def _site_rows(world: ResolvedScenario) -> dict[str, list[dict[str, str]]]:
     return {
         "assets": [{"name": a.name, "kind": a.kind, "value": fmt(a.value),
@@ -595,6 +715,7 @@ def render_report(
     if not isinstance(summary, Mapping):
         raise TypeError(f"summary: expected a mapping, got {type(summary).__name__}")
     analysis = analyse_run(world, truth, events, match_gate_m=match_gate_m)
+    opportunity = opportunity_section(world, truth, _as_events(events), match_gate_m=match_gate_m)
     spec = world.scenario
     context = {
         "name": spec.name,
@@ -607,6 +728,7 @@ def render_report(
         "narrative": narrative(summary, analysis),
         "figures": figures.render_figures(world, truth, analysis),
         "rounds": round_rows(truth, analysis),
+        "opportunity": opportunity,
         "site": _site_rows(world),
         "event_counts": list(analysis.event_counts.items()),
         "rejected": list(analysis.rejected_plots.items()),
