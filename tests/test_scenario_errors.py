@@ -116,6 +116,8 @@ CASES = [
          "'lcmr', 'wlr', 'fcr'"),
     Case("negative-magazine", "magazine: 1550", "magazine: -5", "effectors.0.magazine",
          "magazine: -5", "0 < value"),
+    Case("burst-exceeds-magazine", "magazine: 1550", "magazine: 40", "effectors.0.burst_rounds",
+         "magazine: 40", "no burst could be fired (got 50; allowed burst_rounds ≤ magazine (40))"),
     Case("not-a-position", "position: {east_m: 20, north_m: 0}", "position: {x: 20, y: 0}",
          "effectors.0.position", "position: {x: 20", "not a position"),
     Case("exclusive-fields", "    aim_point: {east_m: 0, north_m: 0}\n",

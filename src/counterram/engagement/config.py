@@ -138,6 +138,14 @@ class GunConfig(_Strict):
         default=0.5, ge=0.0, le=50.0,
         description="Aim error shared by a burst (fire-control solution), per-axis 1σ, mrad",
     )
+    kill_model: Literal["presented_area", "lethal_radius"] = Field(
+        default="presented_area",
+        description=(
+            "How a round kills: presented_area (it strikes the threat's silhouette and the hit "
+            "defeats it with the catalogue's defeat_given_hit) or lethal_radius (it passes "
+            "within the catalogue's lethal_radius_m); see counterram.engagement.lethality"
+        ),
+    )
     # -- engagement envelope ------------------------------------------------------------------
     min_range_m: float = Field(default=200.0, ge=0.0, description="Shortest slant range, m")
     max_range_m: float = Field(default=2000.0, gt=0.0, description="Longest slant range, m")
@@ -170,6 +178,20 @@ class GunConfig(_Strict):
         default=False,
         description="Hold fire when an engagement's expected casualties exceed those it averts",
     )
+
+    @field_validator("burst_rounds")
+    @classmethod
+    def _burst_fits_magazine(cls, value: int, info: ValidationInfo) -> int:
+        # a field validator (magazine is declared first) so that the error names burst_rounds
+        magazine = info.data.get("magazine")
+        if magazine is not None and value > magazine:
+            raise PydanticCustomError(
+                "burst_exceeds_magazine",
+                f"burst_rounds ({value}) exceeds the magazine ({magazine} rounds): no burst "
+                "could be fired",
+                {"allowed": f"burst_rounds ≤ magazine ({magazine})"},
+            )
+        return value
 
     @field_validator("max_range_m")
     @classmethod

@@ -6,17 +6,30 @@ against truth. This module draws one burst's outcome (simulation only; the engin
 
 Model, in the miss plane (the plane through the intercept point normal to the line of fire, axes
 as in :func:`counterram.engagement.lethality.bias_covariance`), the same model the predicted Pk
-uses, so that predicted and realised kill rates can be compared:
+uses (:func:`counterram.engagement.lethality.burst_pk`, selected by the gun's ``kill_model``), so
+that predicted and realised kill rates can be compared:
 
 * **shared bias** = track error + fire-control error. The gun aims every round at the predicted
   intercept point Q; at the intercept time the threat really is at T, so each round passes
   (Q − T) off the threat (projected on the miss plane) — the track's prediction error, taken from
   truth, not sampled. The fire-control error adds N(0, (σ_fc · range)² I), one draw per burst;
-* **dispersion** N(0, (σ_d)² I) per round, σ_d = range × dispersion;
-* a **kill** when any round passes within the threat's lethal radius (catalogue
-  ``lethal_radius_m``), drawn round by round with
-  :func:`counterram.engagement.lethality.sample_burst`. Range change and bias drift within the
-  burst are neglected, as in the Pk model.
+* **dispersion** N(0, (σ_d)² I) per round, σ_d = range × dispersion, drawn round by round with
+  :func:`counterram.engagement.lethality.sample_burst`;
+* a **kill**, by the gun's ``kill_model``:
+
+  - ``presented_area`` (default): a round *hits* when its miss point lies inside the threat's
+    presented rectangle (:func:`counterram.engagement.lethality.presented_area`: the true
+    threat's silhouette, body axis along its *true* velocity, seen along the order's line of
+    fire); each hitting round then defeats the threat with the catalogue's
+    ``defeat_given_hit``, one uniform draw per hitting round in round order; the first
+    defeating round is the killing round. A round that hits without defeating is treated like
+    a miss for what falls (flown on);
+  - ``lethal_radius``: the first round passing within the catalogue's ``lethal_radius_m`` of
+    the threat's centre kills.
+
+  The random draws come in a fixed order for a given model (bias, dispersion, the defeat draws
+  of the presented-area model, then the duds), so a seeded generator repeats an outcome. Range
+  change and bias drift within the burst are neglected, as in the Pk model.
 
 What falls:
 
@@ -52,7 +65,12 @@ from counterram.engagement.collateral import (
 )
 from counterram.engagement.config import Gun
 from counterram.engagement.fire_control import FireOrder
-from counterram.engagement.lethality import sample_burst
+from counterram.engagement.lethality import (
+    miss_plane_axes,
+    presented_area,
+    presented_length_m,
+    sample_burst,
+)
 from counterram.events import EngagementOutcome
 from counterram.physics.atmosphere import STANDARD, Atmosphere
 from counterram.physics.catalogue import Munition
@@ -65,12 +83,7 @@ __all__ = ["BurstOutcome", "miss_plane_basis", "resolve_burst"]
 def miss_plane_basis(line_of_fire: ArrayLike) -> NDArray[np.float64]:
     """(2, 3) unit axes of the plane normal to the line of fire: u1 = unit(ẑ × d) (east when
     firing vertically), u2 = d × u1 — the axes of :func:`lethality.bias_covariance`."""
-    d = np.asarray(line_of_fire, dtype=float)
-    d = d / np.linalg.norm(d)
-    u1 = np.cross([0.0, 0.0, 1.0], d)
-    n1 = np.linalg.norm(u1)
-    u1 = u1 / n1 if n1 > 1e-9 else np.array([1.0, 0.0, 0.0])
-    return np.stack([u1, np.cross(d, u1)])
+    return miss_plane_axes(np.asarray(line_of_fire, dtype=float).reshape(3))
 
 
 @dataclass(frozen=True)
@@ -149,8 +162,9 @@ def resolve_burst(
     """Draw the outcome of one ordered burst against the threat's true state (6,) at the
     order's intercept time.
 
-    ``threat`` is the true munition (its lethal radius and mass). ``fly_rounds`` False skips
-    the rounds' flights and their collateral (kill statistics only).
+    ``threat`` is the true munition (its silhouette and ``defeat_given_hit``, or its lethal
+    radius, by ``gun.config.kill_model``; its mass). ``fly_rounds`` False skips the rounds'
+    flights and their collateral (kill statistics only).
     """
     truth = np.asarray(true_state_at_intercept, dtype=float).reshape(6)
     if not np.all(np.isfinite(truth)):
@@ -166,9 +180,21 @@ def resolve_burst(
     aim_miss = sample.miss_m  # (n, 2): fire-control error + dispersion (angles × range)
     miss = aim_miss + track_bias
     dist = np.hypot(miss[:, 0], miss[:, 1])
-    inside = dist < threat.lethal_radius_m
-    killed = bool(inside.any())
-    kill_round = int(np.argmax(inside)) if killed else -1
+    if gun.config.kill_model == "lethal_radius":
+        if threat.lethal_radius_m is None:
+            raise ValueError(f"{threat.name} has no lethal_radius_m (not a threat?)")
+        inside = dist < threat.lethal_radius_m
+        killed = bool(inside.any())
+        kill_round = int(np.argmax(inside)) if killed else -1
+    else:
+        q = threat.defeat_given_hit
+        if q is None:
+            raise ValueError(f"{threat.name} has no defeat_given_hit (not a threat?)")
+        area = presented_area(aim, truth[3:6], threat.diameter_m, presented_length_m(threat))
+        hit = np.flatnonzero(area.contains(miss[None])[0])
+        defeating = hit[rng.random(hit.size) < q]
+        killed = defeating.size > 0
+        kill_round = int(defeating[0]) if killed else -1
 
     debris = None
     debris_enu = np.full(3, np.nan)
@@ -216,7 +242,7 @@ def resolve_burst(
         burst_states = burst_states[np.all(np.isfinite(burst_states), axis=1)]
         bursts = burst_states[:, 0:3].copy()
         m = gun.interceptor
-        length = m.length_m if m.length_m else 5.0 * m.diameter_m
+        length = presented_length_m(m)
         if ground.shape[0]:
             impacts = SampledImpacts(
                 ground[:, 0:2], np.ones(ground.shape[0]),

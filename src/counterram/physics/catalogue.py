@@ -1,11 +1,11 @@
 """The munition catalogue: physical data of every threat and of the interceptor round, with sources.
 
 Why it exists: every physical number the simulation uses for a munition (mass, calibre, drag curve,
-charges, motor, ranges, delivery errors, radar cross-section, lethal radius, self-destruct time)
-lives in one data file, ``counterram/data/munitions.yaml``, where each value carries its public
-source and a confidence mark (``published``, ``weak``, ``unverified``, ``derived``,
-``calibrated``). Unverified values are declared as such, and a scenario can override any of them
-with :meth:`Munition.with_overrides`.
+charges, motor, ranges, delivery errors, radar cross-section, lethal radius, probability that a
+hit defeats it, self-destruct time) lives in one data file, ``counterram/data/munitions.yaml``,
+where each value carries its public source and a confidence mark (``published``, ``weak``,
+``unverified``, ``derived``, ``calibrated``). Unverified values are declared as such, and a
+scenario can override any of them with :meth:`Munition.with_overrides`.
 
 Two layers of models:
 
@@ -155,6 +155,7 @@ class MunitionEntry(_Frozen):
     deflection_pe_m: SourcedFloat
     rcs_m2: SourcedFloat
     lethal_radius_m: SourcedFloat | None = None
+    defeat_given_hit: SourcedFloat | None = None
     self_destruct_s: SourcedFloat | None = None
     dud_rate: SourcedFloat | None = None
 
@@ -225,6 +226,7 @@ class Munition(_Frozen):
     deflection_pe_m: NonNegativeFloat
     rcs_m2: PositiveFloat
     lethal_radius_m: PositiveFloat | None = None
+    defeat_given_hit: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] | None = None
     self_destruct_s: PositiveFloat | None = None
     dud_rate: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
     sources: Mapping[str, Provenance] = Field(default_factory=dict, repr=False)
@@ -276,6 +278,8 @@ class Munition(_Frozen):
                 problems.append("only an interceptor has self_destruct_s and dud_rate")
             if self.lethal_radius_m is None:
                 problems.append("a threat needs lethal_radius_m")
+            if self.defeat_given_hit is None:
+                problems.append("a threat needs defeat_given_hit")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -369,6 +373,7 @@ _SOURCED_SCALARS: tuple[str, ...] = (
     "deflection_pe_m",
     "rcs_m2",
     "lethal_radius_m",
+    "defeat_given_hit",
     "self_destruct_s",
     "dud_rate",
 )
