@@ -383,8 +383,8 @@ def test_open_ground_round_is_not_engaged() -> None:
 def test_bad_fire_control_settings() -> None:
     with pytest.raises(ValueError, match="grid_step_s"):
         FireControlConfig(grid_step_s=0.0)
-    with pytest.raises(ValueError, match="pk_fraction"):
-        FireControlConfig(pk_fraction=2.0)
+    with pytest.raises(ValueError, match="min_pk"):
+        FireControlConfig(min_pk=2.0)
     with pytest.raises(ValueError, match="unique"):
         FireControl([_gun(), _gun()])
 
@@ -443,11 +443,14 @@ def test_stowed_gun_slews_while_it_waits_and_fires_in_the_envelope() -> None:
 
 def test_second_gun_never_fires_at_a_round_under_burst_or_assessment() -> None:
     # two guns that can both reach one 120 mm bomb; its track survives every burst and is
-    # updated every plan, so it may be engaged again once a burst's miss is visible
+    # updated every plan, so it may be engaged again once a burst's miss is visible. The
+    # nearer gun (west) has one burst only: the east gun, waiting with a full magazine, must
+    # still leave the bomb alone while the west gun's burst is in the air or being assessed
     raid = Raid(["120mm-mortar"], np.array([[-3000.0, 3500.0, 0.0]]), np.array([[60.0, 40, 0]]),
                 np.array([0.0]))
     g1 = _gun(name="east", position={"east_m": 250.0, "north_m": 0.0, "up_m": 3.0})
-    g2 = _gun(name="west", position={"east_m": -250.0, "north_m": 0.0, "up_m": 3.0})
+    g2 = _gun(name="west", position={"east_m": -250.0, "north_m": 0.0, "up_m": 3.0},
+              magazine=50)
     cfg = FireControlConfig(grid_step_s=0.5, look_s=1.0)
     fc = FireControl([g1, g2], config=cfg)
     t_imp = float(raid.flight.impact_time_s[0])

@@ -68,13 +68,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from counterram.engagement.assignment import greedy_assignment, gun_capacity
 from counterram.engagement.collateral import (
     FallingDebris,
     PopulatedArea,
@@ -91,7 +90,8 @@ from counterram.engagement.intercept import (
     WindowReason,
     engagement_window,
 )
-from counterram.engagement.lethality import bias_covariance, burst_kill_probability
+from counterram.engagement.lethality import bias_covariance, burst_pk
+from counterram.engagement.schedule import plan_bursts
 from counterram.engagement.threat import ThreatAssessment, floor_covariance
 from counterram.events import EngagementOrdered, GunStatus
 from counterram.physics.atmosphere import STANDARD, Atmosphere
@@ -176,8 +176,8 @@ class FireControlConfig:
     coarse_step_s: float = 1.0
     commit_s: float = 1.0
     look_s: float = 1.0
-    min_pk: float = 0.05
-    pk_fraction: float = 0.8
+    min_pk: float = 0.02
+    plan_horizon_s: float = 5.0
     ground_height_m: float = 0.0
     max_step_s: float = 0.02
     collateral: bool = True
@@ -185,7 +185,7 @@ class FireControlConfig:
     lethal_area_ref_mass_kg: float = 4.5
 
     def __post_init__(self) -> None:
-        for name in ("horizon_s", "grid_step_s", "coarse_step_s", "max_step_s",
+        for name in ("horizon_s", "grid_step_s", "coarse_step_s", "max_step_s", "plan_horizon_s",
                      "lethal_area_ref_m2", "lethal_area_ref_mass_kg"):
             v = getattr(self, name)
             if not (math.isfinite(v) and v > 0):
@@ -194,7 +194,7 @@ class FireControlConfig:
             v = getattr(self, name)
             if not (math.isfinite(v) and v >= 0):
                 raise ValueError(f"FireControlConfig.{name} must be finite and >= 0; got {v!r}")
-        for name in ("min_pk", "pk_fraction"):
+        for name in ("min_pk",):
             v = getattr(self, name)
             if not 0.0 <= v <= 1.0:
                 raise ValueError(f"FireControlConfig.{name} must be in [0, 1]; got {v!r}")
@@ -318,17 +318,16 @@ def position_covariance_at(
     return phi @ P @ np.swapaxes(phi, -1, -2)
 
 
-@dataclass
-class _Pair:
-    """The chosen shot of one (gun, threat) pair (indices into the plan's arrays)."""
+@dataclass(frozen=True)
+class _Shot:
+    """A planned burst due now: its row in the gun's window solution, Pk, fire time (relative
+    to now), miss-plane bias covariance and per-round dispersion."""
 
-    k: int  # row of the candidate (threat, fire time) in the gun's window solution
+    k: int
     pk: float
-    fire_s: float  # relative to now
-    last_fire_s: float  # relative to now
-    cycles: int
-    bias_cov: NDArray[np.float64] = field(default_factory=lambda: np.zeros((2, 2)))
-    sigma_d: float = 0.0
+    fire_s: float
+    bias_cov: NDArray[np.float64]
+    sigma_d: float
 
 
 class FireControl:
@@ -465,7 +464,6 @@ class FireControl:
         a_d = acceleration(x[:, :6], bodies, time_since_launch_s=tsl, atmosphere=self.atmosphere,
                            wind=self.wind) - acceleration(
             x[:, :6], no_drag, time_since_launch_s=tsl, atmosphere=self.atmosphere, wind=self.wind)
-        lethal_r = np.array([m.lethal_radius_m for m in munitions])
         horizon = min(cfg.horizon_s, float(np.nanmax(threats.impact_time_s[rows])) - now)
         if not horizon > 0:
             return [], {}, set()
@@ -481,11 +479,9 @@ class FireControl:
         stride = max(1, round(cfg.coarse_step_s / cfg.grid_step_s))
         coarse = np.arange(grid.size) % stride == 0
 
-        I = len(self.guns)
-        p = np.zeros((I, J))
-        pairs: dict[tuple[int, int], _Pair] = {}
-        windows: dict[int, Any] = {}
+        windows: dict[int, InterceptSolution] = {}
         no_fire_only: dict[int, int] = {}
+        cand: list[tuple[NDArray[Any], ...]] = []  # per gun: (row, j, t, pk, spacing, bcov, sd)
         for i, gun in enumerate(self.guns):
             st = self.states[i]
             if st.magazine < gun.rounds_per_burst:
@@ -500,13 +496,13 @@ class FireControl:
             # fine grid for the next fine_span_s after the gun is free, coarse beyond
             sampled = coarse | (grid <= start + cfg.fine_span_s)
             with np.errstate(invalid="ignore"):
-                cand = (
+                screen = (
                     (grid[None, :] >= start - 1e-9)
                     & sampled[None, :]
                     & (samples[..., 2] - cfg.ground_height_m >= gun.limits.min_altitude_m)
                     & (np.linalg.norm(rel, axis=-1) <= reach)
                 )
-            jj, kk = np.nonzero(cand)
+            jj, kk = np.nonzero(screen)
             if jj.size == 0:
                 continue
             # each candidate (threat, fire time) is one row fired at its own epoch (delay 0)
@@ -535,101 +531,79 @@ class FireControl:
             has_use = np.bincount(jj[usable], minlength=J) > 0
             for j in np.flatnonzero(has_nf & ~has_use):
                 no_fire_only.setdefault(i, int(threats.track_id[rows[j]]))
-            windows[i] = (sol, jj, kk, grid)
+            windows[i] = sol
             u = np.flatnonzero(usable)
             if u.size == 0:
                 continue
             rng_m = sol.slant_range_m[u]
             aim = sol.aim_unit[u]
             ju = jj[u]
-            dt_int = grid[kk[u]] + sol.round_tof_s[u] + now - t_state[ju]
+            # the track as well known at the fire time as it is now (it is updated until the
+            # burst leaves, usually better): carried over the track's age and the round's flight
+            # only, so that the fire time is chosen on geometry, not on prediction growth
+            dt_int = sol.round_tof_s[u] + now - t_state[ju]
             pos_cov = position_covariance_at(P[ju], dt_int, a_d[ju])
             bcov = bias_covariance(aim, rng_m, gun.fire_control_sigma_rad, pos_cov)
             sd = rng_m * gun.dispersion_rad
-            pk = burst_kill_probability(gun.rounds_per_burst, lethal_r[ju], sd, bias_cov_m2=bcov)
-            cycle = gun.burst_s + cfg.look_s
-            # per threat (ju is sorted: np.nonzero order, fire times increasing within a
-            # threat): the best Pk, the first fire time reaching pk_fraction of it, the last
-            starts = np.flatnonzero(np.r_[True, ju[1:] != ju[:-1]])
-            best = np.maximum.reduceat(pk, starts)
-            group = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, ju.size]))
-            good = pk >= cfg.pk_fraction * best[group] - 1e-12
-            first = np.minimum.reduceat(np.where(good, np.arange(ju.size), ju.size), starts)
-            last_t = np.maximum.reduceat(grid[kk[u]], starts)
-            for g in np.flatnonzero(best >= cfg.min_pk).tolist():
-                f = int(first[g])
-                row = int(u[f])
-                t_fire = float(grid[kk[row]])
-                last = float(last_t[g])
-                tof = float(sol.round_tof_s[row])
-                cycles = 1 + math.floor((last - t_fire) / (cycle + tof) + 1e-9)
-                j = int(ju[f])
-                pairs[(i, j)] = _Pair(row, float(pk[f]), t_fire, last, cycles, bcov[f],
-                                      float(sd[f]))
-                p[i, j] = float(pk[f])
+            pk = burst_pk(gun.config.kill_model, gun.rounds_per_burst, sd, bcov, aim,
+                          sol.threat_velocity_enu[u], [munitions[j] for j in ju])
+            spacing = gun.burst_s + sol.round_tof_s[u] + cfg.look_s
+            cand.append((np.full(u.size, i), u, ju, grid[kk[u]], pk, spacing, bcov, sd))
 
-        if not pairs:
+        if not cand:
             holds = {i: f"no-fire restriction on track {t}" for i, t in no_fire_only.items()}
             return [], holds, set()
-        cap = np.zeros(I, dtype=np.int64)
-        max_pair = np.zeros((I, J), dtype=np.int64)
-        for i, gun in enumerate(self.guns):
-            mine = [(j, pr) for (gi, j), pr in pairs.items() if gi == i]
-            if not mine:
-                continue
-            t0 = min(pr.fire_s for _, pr in mine)
-            t1 = max(pr.last_fire_s for _, pr in mine)
-            cap[i] = int(gun_capacity(t1 - t0 + gun.burst_s, gun.burst_s, gun.config.retarget_s,
-                                      self.states[i].magazine, gun.rounds_per_burst))
-            for j, pr in mine:
-                max_pair[i, j] = pr.cycles
+        gun_of, row_of, j_of, t_of, pk_of, spacing_of = (
+            np.concatenate([c[k] for c in cand]) for k in range(6)
+        )
+        bcov_of = np.concatenate([c[6] for c in cand])
+        sd_of = np.concatenate([c[7] for c in cand])
         values = threats.priority[rows]
-        assignment = greedy_assignment(p, values, cap, max_per_pair=max_pair)
+        cycle = np.array([g.burst_s + g.config.retarget_s for g in self.guns])
+        capacity = np.array([st.magazine // g.rounds_per_burst
+                             for g, st in zip(self.guns, self.states, strict=True)])
+        chosen = plan_bursts(gun_of, j_of, t_of, pk_of, values, cycle, spacing_of, capacity,
+                             min_gain=cfg.min_pk, horizon_s=cfg.plan_horizon_s,
+                             due_s=cfg.commit_s)
 
         orders: list[FireOrder] = []
         holds: dict[int, str] = {}
         waiting: set[int] = set()
-        taken: set[int] = set()  # threats (columns) under a burst ordered in this plan
-        heads = {i: self._timeline(i, assignment.counts[i], pairs, values)
-                 for i in range(I) if i in windows}
-        # guns in the order of their next burst, so that the first able to fire at a threat
-        # takes it; one gun per threat at a time (the others see it under fire next plan)
-        for i in sorted(heads, key=lambda i: (heads[i][0][1] if heads[i] else math.inf, i)):
+        nxt: dict[int, int] = {}  # gun → its earliest planned burst (candidate index)
+        for c in chosen.tolist():
+            i = int(gun_of[c])
+            if i not in nxt or t_of[c] < t_of[nxt[i]]:
+                nxt[i] = c
+        for i, c in sorted(nxt.items()):
             gun = self.guns[i]
-            sol = windows[i][0]
-            for j, _ in heads[i]:
-                if j in taken:
-                    continue
-                pr = pairs[(i, j)]
-                if pr.fire_s > cfg.commit_s:
-                    # not due yet: slew toward it and wait (work-conserving: nothing due is
-                    # left idle, see _timeline)
-                    waiting.add(i)
-                    self.states[i].planned = (
-                        int(threats.track_id[rows[j]]), now + pr.fire_s,
-                        float(sol.azimuth_rad[pr.k]), float(sol.elevation_rad[pr.k]),
-                    )
-                    break
-                order = self._order(now, i, gun, sol, pr, rows[j], threats, munitions[j])
-                if (gun.config.withhold_if_collateral_exceeds_benefit
-                        and order.expected_casualties > order.casualties_averted):
-                    holds[i] = (
-                        f"collateral: track {order.track_id} expected casualties "
-                        f"{order.expected_casualties:.2e} > averted {order.casualties_averted:.2e}"
-                    )
-                    continue
-                holds.pop(i, None)
-                orders.append(order)
-                taken.add(j)
-                self._commit(i, gun, order)
-                break
+            sol = windows[i]
+            k = int(row_of[c])
+            j = int(j_of[c])
+            fire_s = float(t_of[c])
+            if fire_s > cfg.commit_s:
+                # not due yet: lay the gun toward it while it waits
+                waiting.add(i)
+                self.states[i].planned = (int(threats.track_id[rows[j]]), now + fire_s,
+                                          float(sol.azimuth_rad[k]), float(sol.elevation_rad[k]))
+                continue
+            shot = _Shot(k, float(pk_of[c]), fire_s, bcov_of[c], float(sd_of[c]))
+            order = self._order(now, i, gun, sol, shot, rows[j], threats, munitions[j])
+            if (gun.config.withhold_if_collateral_exceeds_benefit
+                    and order.expected_casualties > order.casualties_averted):
+                holds[i] = (
+                    f"collateral: track {order.track_id} expected casualties "
+                    f"{order.expected_casualties:.2e} > averted {order.casualties_averted:.2e}"
+                )
+                continue
+            orders.append(order)
+            self._commit(i, gun, order)
         for i, t in no_fire_only.items():
             if i not in holds and not any(o.gun_index == i for o in orders) and i not in waiting:
                 holds[i] = f"no-fire restriction on track {t}"
         return orders, holds, waiting
 
     def _order(
-        self, now: float, i: int, gun: Gun, sol: Any, pr: _Pair, row: int,
+        self, now: float, i: int, gun: Gun, sol: Any, pr: _Shot, row: int,
         threats: ThreatAssessment, munition: Munition,
     ) -> FireOrder:
         k = pr.k
@@ -706,39 +680,6 @@ class FireControl:
         )
         averted = pk * lethal_area * (in_areas + self.background_density_per_km2 * 1e-6)
         return float(e_c), float(averted)
-
-    def _timeline(
-        self, i: int, counts: NDArray[np.int64], pairs: dict[tuple[int, int], _Pair],
-        values: NDArray[np.float64],
-    ) -> list[tuple[int, float]]:
-        """Gun i's planned bursts, (threat column, planned fire time) in firing order.
-
-        Non-preemptive earliest-deadline-first list scheduling over the threats the assignment
-        gave the gun: whenever the gun is free it fires at the due threat (its earliest usable
-        fire time has come) whose window closes first, and it waits only when none is due — so
-        a gun never idles while an assigned threat can be fired at, and a threat that can wait
-        does not take the slot of one that cannot. Each burst occupies the gun for the burst and
-        the re-lay; slews between aims are left to the next plan, which re-solves every window
-        from the gun's pointing then.
-        """
-        gun = self.guns[i]
-        todo = [j for j in np.flatnonzero(counts > 0).tolist() if (i, j) in pairs]
-        out: list[tuple[int, float]] = []
-        t_free = 0.0
-        cycle = gun.burst_s + gun.config.retarget_s
-        while todo:
-            due = [j for j in todo if pairs[(i, j)].fire_s <= t_free + 1e-9]
-            if not due:
-                t_free = min(pairs[(i, j)].fire_s for j in todo)
-                continue
-            j = min(due, key=lambda j: (pairs[(i, j)].last_fire_s, -values[j], j))
-            todo.remove(j)
-            if t_free > pairs[(i, j)].last_fire_s + 1e-9:
-                continue  # its window closed while the gun served more urgent threats
-            fire = max(t_free, pairs[(i, j)].fire_s)
-            out.append((j, fire))
-            t_free = fire + cycle
-        return out
 
     def _commit(self, i: int, gun: Gun, order: FireOrder) -> None:
         st = self.states[i]
