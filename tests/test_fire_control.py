@@ -257,7 +257,7 @@ def test_magazine_decrements_by_burst_and_never_goes_negative() -> None:
                          [-3000.0, -1500.0, 0]])
     targets = np.array([[50.0, 0, 0], [-80.0, 60.0, 0], [0.0, -100.0, 0], [-50.0, -50.0, 0]])
     raid = Raid(["81mm-mortar"] * 4, launches, targets, np.array([0.0, 2.0, 4.0, 6.0]))
-    gun = _gun(magazine=120, burst_rounds=50)
+    gun = _gun(magazine=120, burst_rounds=50, kill_model="lethal_radius")  # Pk ample for all
     fc = FireControl([gun], config=FireControlConfig(grid_step_s=0.5))
     assert fc.initial_status()[0].magazine == 120
     history = [120]
@@ -335,7 +335,7 @@ def test_withhold_when_collateral_exceeds_benefit() -> None:
                                           [asset.exterior.coords]), 10_000.0, "town")]
 
     def run(withhold: bool, areas):
-        gun = _gun(withhold_if_collateral_exceeds_benefit=withhold)
+        gun = _gun(withhold_if_collateral_exceeds_benefit=withhold, kill_model="lethal_radius")
         fc = FireControl([gun], config=FAST, populated_areas=areas)
         for now in np.arange(25.0, 55.0, 1.0):
             orders, events = fc.plan(now, *raid.inputs(now, CAMP))
@@ -409,7 +409,7 @@ def test_stowed_gun_slews_while_it_waits_and_fires_in_the_envelope() -> None:
     # commit window (1 s), so a gun that only turned once a burst was ordered would never fire
     raid = Raid(["81mm-mortar"], np.array([[2500.0, 2500.0, 0.0]]), np.array([[60.0, 40, 0]]),
                 np.array([0.0]))
-    gun = _gun(heading_deg=195.0, azimuth_limit_deg=180.0)
+    gun = _gun(heading_deg=195.0, azimuth_limit_deg=180.0, kill_model="lethal_radius")
     cfg = FireControlConfig(grid_step_s=0.25)
     assert gun.limits.reaction_time_s + math.radians(150.0) / gun.limits.slew_rate_radps > (
         cfg.commit_s)
@@ -472,8 +472,10 @@ def test_no_burst_at_a_killed_round() -> None:
     # track coasts on its last update for 1.5 s (three missed looks) and is then deleted
     raid = Raid(["81mm-mortar"], np.array([[2500.0, 2500.0, 0.0]]), np.array([[60.0, 40, 0]]),
                 np.array([0.0]))
-    g1 = _gun(name="east", position={"east_m": 250.0, "north_m": 0.0, "up_m": 3.0})
-    g2 = _gun(name="west", position={"east_m": -250.0, "north_m": 0.0, "up_m": 3.0})
+    g1 = _gun(name="east", position={"east_m": 250.0, "north_m": 0.0, "up_m": 3.0},
+              kill_model="lethal_radius")
+    g2 = _gun(name="west", position={"east_m": -250.0, "north_m": 0.0, "up_m": 3.0},
+              kill_model="lethal_radius")
     fc = FireControl([g1, g2], config=FireControlConfig(grid_step_s=0.5))
     t_imp = float(raid.flight.impact_time_s[0])
     orders = []
@@ -494,4 +496,4 @@ def test_no_burst_at_a_killed_round() -> None:
         if o and math.isinf(kill):
             kill = o[0].intercept_time_s
     assert len(orders) == 1, [(o.gun, o.time_s, o.intercept_time_s) for o in orders]
-    assert not fc.under_fire(t_imp)
+    assert deleted and not fc.under_fire(t_imp)  # the deletion ended the assessment

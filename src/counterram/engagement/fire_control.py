@@ -68,7 +68,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -84,11 +84,13 @@ from counterram.engagement.collateral import (
     self_destruct_fragments,
 )
 from counterram.engagement.config import Gun, in_no_fire_sector
+from counterram.engagement.firing_table import FiringTable
 from counterram.engagement.intercept import (
     GunLimits,
     InterceptSolution,
     WindowReason,
-    engagement_window,
+    apply_window_limits,
+    solve_intercept_on_path,
 )
 from counterram.engagement.lethality import bias_covariance, burst_pk
 from counterram.engagement.schedule import plan_bursts
@@ -170,22 +172,24 @@ class TrackStates:
 class FireControlConfig:
     """Fire-control settings (SI units; see the module docstring for their roles)."""
 
-    horizon_s: float = 25.0
+    horizon_s: float = 15.0
     grid_step_s: float = 0.25
     fine_span_s: float = 3.0
     coarse_step_s: float = 1.0
     commit_s: float = 1.0
     look_s: float = 1.0
-    min_pk: float = 0.02
+    min_pk: float = 0.01
     plan_horizon_s: float = 5.0
     ground_height_m: float = 0.0
     max_step_s: float = 0.02
+    path_rtol: float = 1e-8
     collateral: bool = True
     lethal_area_ref_m2: float = 300.0
     lethal_area_ref_mass_kg: float = 4.5
 
     def __post_init__(self) -> None:
         for name in ("horizon_s", "grid_step_s", "coarse_step_s", "max_step_s", "plan_horizon_s",
+                     "path_rtol",
                      "lethal_area_ref_m2", "lethal_area_ref_mass_kg"):
             v = getattr(self, name)
             if not (math.isfinite(v) and v > 0):
@@ -374,6 +378,8 @@ class FireControl:
         ]
         self.engagements: dict[int, Engagement] = {}
         """Track id → the track's latest burst, while it is under fire or being assessed."""
+        self.fired_at: set[int] = set()
+        """Tracks fired at so far (a further burst at one is a second burst)."""
 
     # ------------------------------------------------------------------------------------
     def initial_status(self, time_s: float = 0.0) -> list[GunStatus]:
@@ -407,6 +413,11 @@ class FireControl:
             orders, holds, waiting = self._plan_threats(now, threats, rows, tracks, trow)
         return orders, self._status_events(now, orders, holds, waiting)
 
+    def _table(self, gun: Gun) -> FiringTable:
+        """The firing table of a gun's round in this site's air (built once, then shared)."""
+        return FiringTable.for_(gun.interceptor, gun.muzzle_speed_mps, self.atmosphere,
+                                self.wind, gun_height_m=float(gun.position_enu[2]))
+
     def under_fire(self, now: float) -> dict[int, str]:
         """Track id → ``burst`` or ``assess`` for every track whose latest burst is not yet
         assessed."""
@@ -416,6 +427,7 @@ class FireControl:
         """Forget tracks the tracker deleted (a kill, when they were under assessment)."""
         for t in track_ids:
             self.engagements.pop(int(t), None)
+            self.fired_at.discard(int(t))
 
     def _assess(self, now: float, tracks: TrackStates) -> None:
         """Release the tracks whose latest burst has shown a miss: updated with a plot measured
@@ -467,15 +479,18 @@ class FireControl:
         horizon = min(cfg.horizon_s, float(np.nanmax(threats.impact_time_s[rows])) - now)
         if not horizon > 0:
             return [], {}, set()
-        # every threat's predicted path on the fire-time grid (NaN once down)
+        # every threat's predicted path on the fire-time grid (NaN once down), flown once and
+        # long enough for the last fire time's round to reach it
+        tables = [self._table(g) for g in self.guns]
+        tail = max(t.max_tof_s for t in tables)
         path = fly(
             x_now, bodies, atmosphere=self.atmosphere, wind=self.wind,
             time_since_launch_s=tsl_now, ground_height_m=cfg.ground_height_m,
-            sample_dt_s=cfg.grid_step_s, max_time_s=horizon,
+            sample_dt_s=cfg.grid_step_s, max_time_s=horizon + tail, rtol=cfg.path_rtol,
         )
-        grid = path.samples_t  # (K,) seconds after now
-        on_grid = grid <= horizon + 1e-9
-        grid, samples = grid[on_grid], path.samples[:, on_grid]  # (J, K, 6)
+        path_t, path_x = path.samples_t, path.samples  # (K', ...) beyond the horizon too
+        on_grid = path_t <= horizon + 1e-9
+        grid, samples = path_t[on_grid], path_x[:, on_grid]  # fire times (K,), (J, K, 6)
         stride = max(1, round(cfg.coarse_step_s / cfg.grid_step_s))
         coarse = np.arange(grid.size) % stride == 0
 
@@ -505,17 +520,17 @@ class FireControl:
             jj, kk = np.nonzero(screen)
             if jj.size == 0:
                 continue
-            # each candidate (threat, fire time) is one row fired at its own epoch (delay 0)
-            w = engagement_window(
-                gun.limits, samples[jj, kk], bodies.take(jj), [0.0],
-                current_azimuth_rad=st.azimuth_rad, current_elevation_rad=st.elevation_rad,
-                interceptor=gun.interceptor, muzzle_speed_mps=gun.muzzle_speed_mps,
-                threat_time_since_launch_s=tsl_now[jj] + grid[kk],
-                ground_height_m=cfg.ground_height_m, atmosphere=self.atmosphere, wind=self.wind,
-                max_step_s=cfg.max_step_s,
+            # each candidate (threat j, fire time grid[k]) solved on the flown path with the
+            # gun's firing table: nothing is integrated here
+            sol = solve_intercept_on_path(
+                gun.position_enu, path_t, path_x, jj, grid[kk], tables[i],
+                ground_height_m=cfg.ground_height_m,
             )
-            sol = _first_column(w.solution)
-            reasons = w.reasons[:, 0].copy()
+            reasons, ready_s = apply_window_limits(
+                gun.limits, sol, np.zeros(jj.size), current_azimuth_rad=st.azimuth_rad,
+                current_elevation_rad=st.elevation_rad, ground_height_m=cfg.ground_height_m,
+                interceptor=gun.interceptor,
+            )
             with np.errstate(invalid="ignore"):
                 sector = in_no_fire_sector(
                     gun.no_fire_sectors_rad, np.nan_to_num(sol.azimuth_rad),
@@ -523,7 +538,8 @@ class FireControl:
                 ) & sol.ok
             reasons[sector] |= int(WindowReason.NO_FIRE_SECTOR)
             blocking = reasons & ~_IGNORED
-            ready = grid[kk] >= start + w.ready_time_s[:, 0] - 1e-9
+            with np.errstate(invalid="ignore"):
+                ready = grid[kk] >= start + ready_s - 1e-9
             usable = (blocking == 0) & ready
             # threats this gun could engage but for a no-fire restriction (reported as a hold)
             only_nf = ((blocking & ~_NO_FIRE) == 0) & ((blocking & _NO_FIRE) != 0)
@@ -562,8 +578,17 @@ class FireControl:
         cycle = np.array([g.burst_s + g.config.retarget_s for g in self.guns])
         capacity = np.array([st.magazine // g.rounds_per_burst
                              for g, st in zip(self.guns, self.states, strict=True)])
+        az_of = np.concatenate([windows[int(c[0][0])].azimuth_rad[c[1]] for c in cand])
+        el_of = np.concatenate([windows[int(c[0][0])].elevation_rad[c[1]] for c in cand])
+        lim = [g.limits for g in self.guns]
+        slew = (np.array([g.config.retarget_s for g in self.guns]),
+                np.array([x.slew_rate_radps for x in lim]),
+                np.array([x.azimuth_center_rad for x in lim]),
+                np.array([x.azimuth_half_width_rad >= math.pi for x in lim]))
+        engaged = np.array([int(t) in self.fired_at for t in threats.track_id[rows]], dtype=bool)
         chosen = plan_bursts(gun_of, j_of, t_of, pk_of, values, cycle, spacing_of, capacity,
                              min_gain=cfg.min_pk, horizon_s=cfg.plan_horizon_s,
+                             aims=(az_of, el_of), slew=slew, engaged=engaged,
                              due_s=cfg.commit_s)
 
         orders: list[FireOrder] = []
@@ -690,6 +715,7 @@ class FireControl:
         st.pointed_s = st.busy_until_s
         st.planned = None
         st.target = order.track_id
+        self.fired_at.add(order.track_id)
         prev = self.engagements.get(order.track_id)
         self.engagements[order.track_id] = Engagement(
             gun.name, order.intercept_time_s, 1 if prev is None else prev.bursts + 1
@@ -719,16 +745,6 @@ class FireControl:
                 out.append(GunStatus(time_s=now, gun=g.name, state=state, magazine=st.magazine,
                                      hold_reason=reason))
         return out
-
-
-def _first_column(sol: InterceptSolution) -> InterceptSolution:
-    """Solutions of shape (M, 1, ...) (one fire time) as (M, ...)."""
-    out = {}
-    for f in fields(sol):
-        v = getattr(sol, f.name)
-        if isinstance(v, np.ndarray) and v.ndim >= 2 and v.shape[1] == 1:
-            out[f.name] = v[:, 0]
-    return replace(sol, **out)
 
 
 def _slew_toward(

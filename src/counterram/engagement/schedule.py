@@ -13,7 +13,10 @@ next.
 The planner is the maximum-marginal-return greedy of the static problem (den Broeder, Ellison &
 Emerling 1959) over *time-indexed* candidates: every usable (gun i, threat j, fire time t) with
 its burst kill probability p. Starting from survival S_j = 1 it repeatedly takes the candidate
-with the largest gain V_j · S_j · p that fits the plan so far, then sets S_j ← S_j (1 − p):
+with the largest gain V_j · S_j · p that fits the plan so far, then sets S_j ← S_j (1 − p). It
+does so in two passes: first bursts only (every threat a gun can reach is engaged before any
+threat is engaged twice — the doctrine that every round endangering an asset is fired at, even
+one presenting its nose and so a small target), then second and later bursts. The constraints:
 
 * a gun fires one burst at a time: two bursts of gun i are at least ``cycle_s[i]`` apart
   (burst + re-lay);
@@ -53,7 +56,20 @@ __all__ = ["plan_bursts"]
 
 
 @njit(cache=True)
-def _greedy(gun, threat, t, pk, values, cycle, spacing, capacity, min_gain, weight, forced):
+def _slew_s(a0, e0, a1, e1, rate, center, full):
+    """Slew time between two aims, azimuth inside the travel (as fire control measures it)."""
+    two_pi = 2.0 * np.pi
+    x0 = (a0 - center + np.pi) % two_pi - np.pi
+    x1 = (a1 - center + np.pi) % two_pi - np.pi
+    d = x1 - x0
+    if full:
+        d = (d + np.pi) % two_pi - np.pi
+    return max(abs(d), abs(e1 - e0)) / rate
+
+
+@njit(cache=True)
+def _greedy(gun, threat, t, pk, values, cycle, spacing, capacity, min_gain, weight, az, el,
+            relay, rate, center, full, covered0, forced):
     m = t.shape[0]
     n_threats = values.shape[0]
     surv = np.ones(n_threats)
@@ -65,6 +81,8 @@ def _greedy(gun, threat, t, pk, values, cycle, spacing, capacity, min_gain, weig
     chosen = np.empty(m, dtype=np.int64)
     n = 0
     value = 0.0
+    covered = covered0.copy()
+    first_bursts = True  # phase 1: only threats without a burst; phase 2: all
     while True:
         best = -1
         best_gain = 0.0
@@ -76,7 +94,7 @@ def _greedy(gun, threat, t, pk, values, cycle, spacing, capacity, min_gain, weig
                 return chosen[:0], -1.0  # the forced bursts do not fit together
         else:
             for k in range(m):
-                if free[k]:
+                if free[k] and not (first_bursts and covered[threat[k]]):
                     g = surv[threat[k]] * pk[k]
                     if g < min_gain:
                         continue
@@ -85,7 +103,11 @@ def _greedy(gun, threat, t, pk, values, cycle, spacing, capacity, min_gain, weig
                     if g > best_gain or (best >= 0 and g == best_gain and t[k] < t[best]):
                         best, best_gain = k, g
         if best < 0:
+            if first_bursts:
+                first_bursts = False
+                continue
             break
+        covered[threat[best]] = True
         chosen[n] = best
         n += 1
         value += best_gain
@@ -95,9 +117,20 @@ def _greedy(gun, threat, t, pk, values, cycle, spacing, capacity, min_gain, weig
         for k in range(m):
             if not free[k]:
                 continue
-            if gun[k] == i and (cap[i] <= 0 or abs(t[k] - tb) < cycle[i] - 1e-9):
-                free[k] = False
-            elif threat[k] == j:
+            if gun[k] == i:
+                if cap[i] <= 0:
+                    free[k] = False
+                    continue
+                # the gun fires one burst at a time and slews between their aims
+                gap = cycle[i]
+                if rate[i] > 0.0:
+                    sl = _slew_s(az[best], el[best], az[k], el[k], rate[i], center[i], full[i])
+                    if sl > relay[i]:
+                        gap += sl - relay[i]
+                if abs(t[k] - tb) < gap - 1e-9:
+                    free[k] = False
+                    continue
+            if threat[k] == j:
                 if t[k] <= tb:
                     if t[k] > tb - spacing[k] + 1e-9:
                         free[k] = False
@@ -118,6 +151,9 @@ def plan_bursts(
     *,
     min_gain: float = 0.0,
     horizon_s: float = math.inf,
+    aims: tuple[ArrayLike, ArrayLike] | None = None,
+    slew: tuple[ArrayLike, ArrayLike, ArrayLike, ArrayLike] | None = None,
+    engaged: ArrayLike | None = None,
     due_s: float | None = None,
     slack: float = 0.02,
     tries: int = 3,
@@ -133,6 +169,15 @@ def plan_bursts(
         spacing_s: (M,) how long after this burst the next one at the same threat may leave.
         capacity: (I,) bursts left in each gun's magazine.
         min_gain: smallest increase of a threat's kill probability worth a burst.
+        horizon_s: a burst planned t ahead is worth exp(−t / horizon_s) of its gain now: the
+            further ahead, the likelier the plan changes before it comes (windows move, new
+            threats arrive), so of two equal shots the nearer is taken.
+        aims: (azimuth, elevation) (M,) of each candidate, radians; with ``slew`` two bursts of
+            a gun are further apart by the slew between their aims beyond the re-lay time.
+        slew: per gun (I,): (re-lay time s, slew rate rad/s, azimuth travel centre rad, full
+            travel bool) — the re-lay time is the part of ``cycle_s`` that a slew overlaps.
+        engaged: (J,) bool, threats already fired at before this plan: their bursts are
+            second bursts (planned after every threat's first).
         due_s: with it, the plan is made work-conserving: a gun whose first planned burst is
             later than ``due_s`` but that could fire now (a candidate at or before ``due_s``)
             is given that burst (the best of its ``tries`` most valuable ones) whenever the
@@ -163,7 +208,22 @@ def plan_bursts(
     if m == 0:
         return np.zeros(0, dtype=np.int64)
     weight = np.exp(-np.maximum(t, 0.0) / horizon_s)
-    args = (g, j, t, p, v, cyc, sp, cap, float(min_gain), weight)
+    n_guns = cyc.shape[0]
+    if aims is not None and slew is not None:
+        az = np.ascontiguousarray(aims[0], dtype=float)
+        el = np.ascontiguousarray(aims[1], dtype=float)
+        relay, rate, center = (np.ascontiguousarray(a, dtype=float) for a in slew[:3])
+        full = np.ascontiguousarray(slew[3], dtype=np.bool_)
+        if az.shape != (m,) or el.shape != (m,) or rate.shape != (n_guns,):
+            raise ValueError("aims need one entry per candidate and slew one per gun")
+    else:
+        az = el = np.zeros(m)
+        relay = rate = center = np.zeros(n_guns)
+        full = np.zeros(n_guns, dtype=np.bool_)
+    covered0 = (np.zeros(v.shape[0], dtype=np.bool_) if engaged is None
+                else np.ascontiguousarray(engaged, dtype=np.bool_))
+    args = (g, j, t, p, v, cyc, sp, cap, float(min_gain), weight, az, el, relay, rate, center,
+            full, covered0)
     forced = np.zeros(0, dtype=np.int64)
     chosen, value = _greedy(*args, forced)
     if due_s is None:
