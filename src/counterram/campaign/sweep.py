@@ -118,18 +118,30 @@ def _describe(node: Any) -> str:
     return f"the value {_canonical(node)}"
 
 
-def _set(data: dict[str, Any], path: str, value: Any) -> None:
+def _set(data: dict[str, Any], path: str, value: Any, *, _full: str | None = None) -> None:
     """Set ``path`` in the plain-data tree ``data``; :class:`SweepError` names the last valid
-    level and what exists there when the path does not."""
+    level and what exists there when the path does not. A ``*`` segment stands for every item
+    of a list (``effectors.*.dispersion_mrad``: every gun at once)."""
+    full = path if _full is None else _full
     parts = path.split(".")
     node: Any = data
     walked: list[str] = []
     for i, part in enumerate(parts):
+        if part == "*" and isinstance(node, list):
+            if not node:
+                raise SweepPathError([f"--sweep {full}: {'.'.join(walked)} is an empty list"])
+            rest = ".".join(parts[i + 1:])
+            for k in range(len(node)):
+                if rest:
+                    _set({"item": node[k]}, "item." + rest, value, _full=full)
+                else:
+                    node[k] = value
+            return
         last = i == len(parts) - 1
         where = ".".join(walked) or "(scenario)"
         if isinstance(node, dict):
             if part not in node:
-                raise SweepPathError([f"--sweep {path}: {where} has no field {part!r} "
+                raise SweepPathError([f"--sweep {full}: {where} has no field {part!r} "
                                   f"({_describe(node)})"])
             if last:
                 node[part] = value
@@ -141,14 +153,14 @@ def _set(data: dict[str, Any], path: str, value: Any) -> None:
             except ValueError:
                 index = None
             if index is None or not 0 <= index < len(node):
-                raise SweepPathError([f"--sweep {path}: {where} has no item {part!r} "
+                raise SweepPathError([f"--sweep {full}: {where} has no item {part!r} "
                                   f"({_describe(node)})"])
             if last:
                 node[index] = value
                 return
             node = node[index]
         else:
-            raise SweepPathError([f"--sweep {path}: {where} is {_describe(node)}, it has no field "
+            raise SweepPathError([f"--sweep {full}: {where} is {_describe(node)}, it has no field "
                               f"{part!r}"])
         walked.append(part)
 
