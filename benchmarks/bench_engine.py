@@ -5,27 +5,38 @@ radar with their default clutter, two guns with cued fire-control radars) change
 rounds 0.2 s apart, so that all N are in flight together for most of their ~60 s flight.
 ``--kind mortar``: the built-in ``fob-mortar`` site with one 120 mm mortar position 4.3 km south
 firing N bombs 0.2 s apart (~45 s flights). The simulator runs the scenario once and records the
-plot batches the engine received at each step; a fresh engine then replays them, and each step's
-wall-clock time is measured (per stage, from ``Engine.last_latency_s``). The table gives p50/p99
-over the steps with at least 90 % of the rounds confirmed, and over all steps; the tracker alone
-on the same batches is the baseline. ``--json`` prints one JSON object instead: ``rounds``,
-``kind``, ``steps_measured``, ``p50_ms``, ``p99_ms``, ``max_ms`` and ``by_stage``
-(``{stage: {"p50_ms": …, "p99_ms": …}}``) over the steps with ≥ 90 % of the rounds confirmed.
+plots the engine received, as a plot file (docs/plots.md); a fresh engine then replays that file
+step by step, and each step's wall-clock time is measured (per stage, from
+``Engine.last_latency_s``). The table gives p50/p99 over the steps with at least 90 % of the
+rounds confirmed, and over all steps; the tracker alone on the same batches is the baseline.
+
+``--before SRC`` replays the same plot file, in the same run, through the engine of another
+checkout (``SRC/src`` on the path, in a subprocess): before/after figures on identical input.
+``--json`` prints one JSON object instead of the table: ``rounds``, ``kind``, ``steps_measured``,
+``p50_ms``, ``p99_ms``, ``max_ms`` and ``by_stage`` (``{stage: {"p50_ms": …, "p99_ms": …}}``)
+over the steps with ≥ 90 % of the rounds confirmed (with ``--before``, the other checkout's
+object under ``"before"``).
 
     python benchmarks/bench_engine.py [--rounds 100] [--kind rocket|mortar] [--json]
+                                      [--before PATH_TO_OTHER_CHECKOUT]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
 from counterram.engine import STAGES, Engine
 from counterram.scenario import load_scenario
-from counterram.sim import simulate
+from counterram.sensors.plotio import PlotReader
 from counterram.tracking.tracker import Tracker
 
 
@@ -42,55 +53,36 @@ def salvo(rounds: int, kind: str = "rocket"):
     return sc.model_copy(update={"threats": (threat,), "duration_s": 200.0})
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=100)
-    parser.add_argument("--kind", choices=("rocket", "mortar"), default="rocket")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args()
-    scenario = salvo(args.rounds, args.kind)
+def record(scenario, path: Path) -> tuple[float, float]:
+    """Simulate and write the engine's plots to ``path``; (simulation wall s, step s)."""
+    from counterram.sim import simulate
+
     t0 = time.perf_counter()
     res = simulate(scenario)
     sim_s = time.perf_counter() - t0
-    step = res.step_s
-    report = res.plots.report_time_s
+    path.write_text("\n".join([res.plots_header, *res.plot_lines]) + "\n")
+    return sim_s, res.step_s
+
+
+def replay(scenario, path: Path, rounds: int, step: float) -> dict:
+    """Replay a plot file through a fresh engine; per-step latencies and confirmed counts."""
+    engine = Engine.from_scenario(scenario)
+    lines = path.read_text().splitlines()[1:]
+    plots = PlotReader(lines, engine.sensors).read_all()[0]
+    report = plots.report_time_s
+    end = float(report.max()) + 10.0 if len(plots) else 0.0
     steps = []
-    for k in range(1, round(res.end_time_s / step) + 1):
+    for k in range(1, round(end / step) + 1):
         now = k * step
         sel = np.flatnonzero((report > now - step) & (report <= now))
-        steps.append((now, res.plots.take(sel)))
-
-    engine = Engine.from_scenario(scenario)
-    per_step = {s: [] for s in STAGES}
+        steps.append((now, plots.take(sel)))
+    per_step: dict[str, list[float]] = {s: [] for s in STAGES}
     confirmed = []
     for now, batch in steps:
         engine.step(now, batch)
         for s in STAGES:
             per_step[s].append(engine.last_latency_s[s] * 1e3)
         confirmed.append(len(engine.confirmed_track_ids))
-    confirmed = np.array(confirmed)
-    busy = confirmed >= 0.9 * args.rounds
-    if args.json:
-        def pct(a: np.ndarray, q: float) -> float | None:
-            return round(float(np.percentile(a, q)), 3) if a.size else None
-
-        total = np.array(per_step["total"])[busy]
-        print(json.dumps({
-            "rounds": args.rounds,
-            "kind": args.kind,
-            "steps_measured": int(busy.sum()),
-            "p50_ms": pct(total, 50),
-            "p99_ms": pct(total, 99),
-            "max_ms": round(float(total.max()), 3) if total.size else None,
-            "by_stage": {
-                s: {"p50_ms": pct(np.array(per_step[s])[busy], 50),
-                    "p99_ms": pct(np.array(per_step[s])[busy], 99)}
-                for s in STAGES if s != "total"
-            },
-            "simulation_wall_s": round(sim_s, 2),
-        }))
-        return
-
     tracker = Tracker(engine.sensors, engine.config.tracker, atmosphere=engine.atmosphere,
                       wind=engine.wind)
     tracker_ms = []
@@ -98,22 +90,79 @@ def main() -> None:
         a = time.perf_counter()
         tracker.step(now, batch)
         tracker_ms.append((time.perf_counter() - a) * 1e3)
-    tracker_ms = np.array(tracker_ms)
+    return {"per_step": per_step, "confirmed": confirmed, "tracker_ms": tracker_ms,
+            "plots": len(plots), "rounds": rounds}
 
-    print(f"{args.rounds}-round salvo: {len(steps)} steps of {step} s, {len(res.plots)} plots, "
-          f"max {confirmed.max()} confirmed tracks at once, {busy.sum()} steps with >= "
-          f"{0.9 * args.rounds:.0f}; simulation {sim_s:.1f} s wall")
-    print(f"{'stage':<28}{'busy p50 ms':>12}{'busy p99 ms':>12}{'all p50 ms':>12}"
-          f"{'all p99 ms':>12}")
 
-    def row(name: str, a: np.ndarray) -> None:
-        b = a[busy] if busy.any() else np.array([np.nan])
-        print(f"{name:<28}{np.percentile(b, 50):>12.2f}{np.percentile(b, 99):>12.2f}"
-              f"{np.percentile(a, 50):>12.2f}{np.percentile(a, 99):>12.2f}")
+def summary(r: dict, kind: str) -> dict:
+    """The JSON object of one replay (module docstring)."""
+    busy = np.array(r["confirmed"]) >= 0.9 * r["rounds"]
 
-    for s in STAGES:
-        row(f"engine: {s}", np.array(per_step[s]))
-    row("baseline: tracker alone", tracker_ms)
+    def pct(a: np.ndarray, q: float) -> float | None:
+        return round(float(np.percentile(a, q)), 3) if a.size else None
+
+    total = np.array(r["per_step"]["total"])[busy]
+    return {
+        "rounds": r["rounds"],
+        "kind": kind,
+        "steps_measured": int(busy.sum()),
+        "p50_ms": pct(total, 50),
+        "p99_ms": pct(total, 99),
+        "max_ms": round(float(total.max()), 3) if total.size else None,
+        "by_stage": {
+            s: {"p50_ms": pct(np.array(r["per_step"][s])[busy], 50),
+                "p99_ms": pct(np.array(r["per_step"][s])[busy], 99)}
+            for s in STAGES if s != "total"
+        },
+        "tracker_alone": {"p50_ms": pct(np.array(r["tracker_ms"])[busy], 50),
+                          "p99_ms": pct(np.array(r["tracker_ms"])[busy], 99)},
+    }
+
+
+def table(obj: dict, title: str) -> None:
+    print(f"{title}: {obj['rounds']} {obj['kind']}s, {obj['steps_measured']} steps with >= 90 % "
+          "confirmed")
+    print(f"{'stage':<24}{'p50 ms':>10}{'p99 ms':>10}")
+    for s, v in obj["by_stage"].items():
+        print(f"{'engine: ' + s:<24}{v['p50_ms']:>10.2f}{v['p99_ms']:>10.2f}")
+    print(f"{'engine: total':<24}{obj['p50_ms']:>10.2f}{obj['p99_ms']:>10.2f}")
+    t = obj["tracker_alone"]
+    print(f"{'baseline: tracker alone':<24}{t['p50_ms']:>10.2f}{t['p99_ms']:>10.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=100)
+    parser.add_argument("--kind", choices=("rocket", "mortar"), default="rocket")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--before", type=Path, help="another checkout to replay the same plots")
+    parser.add_argument("--replay", type=Path, help=argparse.SUPPRESS)  # used by --before
+    parser.add_argument("--step", type=float, default=0.5, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    scenario = salvo(args.rounds, args.kind)
+    if args.replay is not None:  # the other checkout's side of --before
+        print(json.dumps(summary(replay(scenario, args.replay, args.rounds, args.step),
+                                 args.kind)))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        plots = Path(tmp) / "plots.jsonl"
+        sim_s, step = record(scenario, plots)
+        after = summary(replay(scenario, plots, args.rounds, step), args.kind)
+        after["simulation_wall_s"] = round(sim_s, 2)
+        if args.before is not None:
+            env = {**os.environ, "PYTHONPATH": str(args.before.resolve() / "src")}
+            out = subprocess.run(
+                [sys.executable, __file__, "--rounds", str(args.rounds), "--kind", args.kind,
+                 "--replay", str(plots), "--step", str(step)],
+                env=env, capture_output=True, text=True, check=True, cwd=args.before,
+            )
+            after["before"] = json.loads(out.stdout.strip().splitlines()[-1])
+    if args.json:
+        print(json.dumps(after))
+        return
+    table(after, "this checkout")
+    if "before" in after:
+        table(after["before"], f"before ({args.before})")
 
 
 if __name__ == "__main__":

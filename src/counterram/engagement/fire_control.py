@@ -6,49 +6,56 @@ burst is a gamble whose odds depend on geometry and on how well the track is kno
 turns both into fire orders, one plan per call, for all guns and threats at once.
 
 ``FireControl.plan(now, threats, tracks)`` (pure with respect to time and I/O: its only clock is
-``now``; it keeps per-gun state between calls):
+``now``; it keeps per-gun state and the engagements under way between calls):
 
+0. **Gun pointing and kill assessment.** Each gun has slewed, since the last plan, toward the
+   aim of its next planned burst (both axes at the slew rate, inside its travel): a gun waiting
+   for its fire time is already laid when it comes, however far it started. A track fired at is
+   held — ``burst`` until the intercept time, then ``assess`` — until it shows the outcome: a
+   miss when it is updated with a plot measured ``look_s`` or more after the intercept (the
+   round flies on along its path), a kill when the tracker deletes it
+   (:meth:`FireControl.end_tracks`). No gun fires at a held track, so no burst goes at a round
+   already killed, and never two guns at one round at once.
 1. **Candidates.** Tracks that threat evaluation engages (:mod:`counterram.engagement.threat`)
-   and that are not waiting for a kill assessment (below). Each track's state is moved to
-   ``now`` with its munition's drag (``propagate``; β = log drag scale relative to the munition).
-2. **Windows.** Each threat's path is flown once on the fire-time grid (``grid_step_s`` apart
-   for the ``fine_span_s`` after the gun is free, ``coarse_step_s`` beyond, up to ``horizon_s``);
-   fire times at which the threat is down, below the lowest engagement height or out of reach
-   (range + its own travel during the longest round flight) are dropped at once. For the rest,
-   each (threat, fire time) is one row of
-   :func:`~counterram.engagement.intercept.engagement_window`, which solves the drag intercept
-   for all of them in one batch and flags range, height, travel, no-fire
-   area (the line of fire's ground track to ``no_fire_overshoot_m`` beyond the intercept) and
-   self-destruct limits; the no-fire sectors, which may stop at an elevation, are checked here
-   (:func:`~counterram.engagement.config.in_no_fire_sector`). A fire time is usable when nothing
-   is flagged and the gun can be there: free time + reaction + slew from its current pointing.
-3. **Kill probability.** For every usable fire time, the burst kill probability with a shared
-   bias (:func:`~counterram.engagement.lethality.burst_kill_probability`): dispersion σ_d =
-   slant range × dispersion, bias covariance = fire-control error (σ_fc × range per axis) plus
-   the track's position covariance at the intercept time projected on the miss plane
-   (:func:`~counterram.engagement.lethality.bias_covariance`). The covariance is carried from
-   the track's time to the intercept time t by the first-order transition
-   δp(t) = δp₀ + t δv₀ + ½ t² a_d δβ (a_d the drag acceleration, which scales with exp β;
-   gravity has no state derivative, and the drag's dependence on velocity changes δp by a few
-   per cent over the ≲ 20 s involved). The lethal radius is the threat munition's catalogue
-   ``lethal_radius_m``.
-4. **Fire time.** Per (gun, threat): the earliest usable time whose Pk reaches ``pk_fraction`` of
-   the best Pk in the window (no waiting for marginal gains, no firing at a poor geometry when a
-   much better one comes); pairs whose best Pk is below ``min_pk`` are dropped.
-5. **Assignment.** Maximum-marginal-return greedy
-   (:func:`~counterram.engagement.assignment.greedy_assignment`) with values = threat priorities,
-   p_ij the pair's Pk, gun capacities = bursts that fit between the gun's first and last usable
-   fire time (burst + re-lay each) bounded by the magazine (``gun_capacity``), and per-pair
-   limits = shoot-look-shoot cycles that fit in the pair's window, each cycle a burst, the round's
-   time of flight and the look (``look_s``).
-6. **Orders.** Each gun takes, among the threats assigned to it, the one whose window closes
-   first (earliest deadline; ties by priority). If that burst's fire time is within ``commit_s``
-   of ``now`` it is ordered: the gun is laid on the aim, its magazine loses the burst, it is busy
-   until the burst and re-lay are over, and the track waits for its kill assessment until the
-   intercept time + ``look_s`` (shoot-look-shoot: a surviving track is engaged again, by any gun,
-   only after the look and only while a window remains). Later fire times are left to a later
-   plan, with a fresher track.
-7. **Collateral.** Every order carries its expected casualties (FAA 14 CFR 420 App. C, via
+   and that are not held. Each track's state is moved to ``now`` with its munition's drag
+   (``propagate``; β = log drag scale relative to the munition).
+2. **Windows.** Each threat's path is flown once (``grid_step_s`` samples up to ``horizon_s``,
+   plus the round's longest flight); fire times at which the threat is down, below the lowest
+   engagement height or out of reach are dropped at once, the rest sampled every
+   ``grid_step_s`` for the ``fine_span_s`` after the gun is free and every ``coarse_step_s``
+   beyond. Every (threat, fire time) is solved on the flown path with the gun's firing table
+   (:func:`~counterram.engagement.intercept.solve_intercept_on_path`,
+   :class:`~counterram.engagement.firing_table.FiringTable`: nothing is integrated inside the
+   solve) and checked against the gun's limits
+   (:func:`~counterram.engagement.intercept.apply_window_limits`) and its no-fire sectors with
+   their elevation caps (:func:`~counterram.engagement.config.in_no_fire_sector`). A fire time is
+   usable when nothing is flagged and the gun can be there: free time + reaction + slew from its
+   current pointing.
+3. **Kill probability.** For every usable fire time, the burst kill probability of the gun's
+   kill model (:func:`~counterram.engagement.lethality.burst_pk`: the threat's presented area
+   × P(defeat | hit) by default, or a lethal radius) with a shared bias: dispersion σ_d = slant
+   range × dispersion, bias covariance = fire-control error (σ_fc × range per axis) plus the
+   track's position covariance at the intercept projected on the miss plane
+   (:func:`~counterram.engagement.lethality.bias_covariance`). The covariance is carried over
+   the track's age and the round's flight by the first-order transition
+   δp(t) = δp₀ + t δv₀ + ½ t² a_d δβ (a_d the drag acceleration, which scales with exp β) — not
+   over the wait until a later fire time: the track is updated until the burst leaves, so it
+   will be known then at least as well as now, and the fire time is chosen on geometry (range,
+   aspect), not on how far the present estimate would have to be predicted.
+4. **Burst plan.** :func:`~counterram.engagement.schedule.plan_bursts`, the time-indexed
+   maximum-marginal-return greedy over every usable (gun, threat, fire time) with values =
+   threat priorities: first bursts before second bursts (every reachable threat is engaged
+   before any is engaged twice; tracks fired at before count as engaged), a gun's bursts apart
+   by burst + re-lay and the slew between their aims, bursts at one threat apart by burst +
+   round flight + ``look_s`` (shoot-look-shoot), magazines, a burst only while it adds at least
+   ``min_pk`` to its threat's kill probability, later bursts discounted by
+   exp(−t / ``plan_horizon_s``), and work-conserving (a gun that can fire now does, unless
+   waiting is worth more).
+5. **Orders.** Each gun's earliest planned burst is ordered when its fire time is within
+   ``commit_s`` of ``now`` (the gun is laid on the aim, its magazine loses the burst, it is busy
+   for the burst and re-lay, the track is held); otherwise the gun slews toward it until the
+   next plan. Later bursts wait for a later plan, with a fresher track.
+6. **Collateral.** Every order carries its expected casualties (FAA 14 CFR 420 App. C, via
    :mod:`counterram.engagement.collateral`): dud rounds flown to the ground (n × dud rate), the
    fragments of the rounds that self-destruct, and Pk × the debris of the killed threat falling
    from the intercept point. With ``withhold_if_collateral_exceeds_benefit`` a gun holds fire
@@ -57,11 +64,11 @@ turns both into fire orders, one plan per call, for all guns and threats at once
    (a model: ``lethal_area_ref_m2`` × (mass / ``lethal_area_ref_mass_kg``)^(2/3), the
    cube-root scaling of blast and fragment radii with charge size [unverified]).
 
-Gun status events (``ready``, ``slewing`` = assigned and waiting for its fire time, ``firing``,
-``hold``, ``empty``) are emitted when a gun's state, hold reason or magazine changes.
+Gun status events (``ready``, ``slewing`` = a burst planned and the gun laying toward it,
+``firing``, ``hold``, ``empty``) are emitted when a gun's state, hold reason or magazine changes.
 
 Python loops run over guns and over the few orders of one plan; everything per threat and per
-fire time is batched.
+fire time is batched or compiled. benchmarks/bench_engine.py measures the stage at 100 threats.
 """
 
 from __future__ import annotations

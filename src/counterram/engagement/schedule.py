@@ -24,8 +24,9 @@ one presenting its nose and so a small target), then second and later bursts. Th
   the earlier burst's ``spacing_s`` after it (burst + round flight + look), so that it is fired
   only after the earlier one's miss could be seen;
 * a gun's magazine bounds its bursts (``capacity``);
-* a burst is planned only while it adds at least ``min_gain`` to the threat's kill probability
-  (S_j · p ≥ ``min_gain``): no ammunition for negligible odds.
+* a further burst at a threat is planned only while it adds at least ``min_gain`` to its kill
+  probability (S_j · p ≥ ``min_gain``): no ammunition for negligible odds once the threat has
+  been fired at. A first burst needs only p > 0: every threat a gun can reach is engaged.
 
 It stops when no candidate fits. The result is a timeline per gun; fire control orders the
 bursts that are due now and lays each gun toward its next planned burst, and plans again at the
@@ -96,7 +97,7 @@ def _greedy(gun, threat, t, pk, values, cycle, spacing, capacity, min_gain, weig
             for k in range(m):
                 if free[k] and not (first_bursts and covered[threat[k]]):
                     g = surv[threat[k]] * pk[k]
-                    if g < min_gain:
+                    if g < min_gain and not first_bursts:
                         continue
                     g *= values[threat[k]] * weight[k]
                     # ties: earlier fire time, then the lower index (deterministic)
@@ -168,7 +169,8 @@ def plan_bursts(
         cycle_s: (I,) each gun's time between bursts (burst + re-lay).
         spacing_s: (M,) how long after this burst the next one at the same threat may leave.
         capacity: (I,) bursts left in each gun's magazine.
-        min_gain: smallest increase of a threat's kill probability worth a burst.
+        min_gain: smallest increase of a threat's kill probability worth a further burst (a
+            first burst at a threat not yet ``engaged`` needs only a kill probability > 0).
         horizon_s: a burst planned t ahead is worth exp(−t / horizon_s) of its gain now: the
             further ahead, the likelier the plan changes before it comes (windows move, new
             threats arrive), so of two equal shots the nearer is taken.
@@ -233,7 +235,7 @@ def plan_bursts(
         mine = chosen[g[chosen] == i]
         if mine.size and t[mine].min() <= due_s:
             continue  # already firing now
-        now = np.flatnonzero((g == i) & (t <= due_s) & (p * 1.0 >= min_gain))
+        now = np.flatnonzero((g == i) & (t <= due_s) & ((p >= min_gain) | ~covered0[j]))
         if now.size == 0:
             continue
         best_plan, best_value = None, (1.0 - slack) * value
