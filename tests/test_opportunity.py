@@ -208,7 +208,7 @@ def test_tally_of_hand_made_events(world, truth, gun_xy):
                           rounds=50, intercept_time_s=t_kill + 1),
         EngagementOutcome(t_kill, gun="g", track_id=10 + a, round_id=a, killed=True),
         EngagementOutcome(t_kill + 1, gun="h", track_id=10 + a, round_id=-1, killed=False),
-        # a burst at b's track resolved against another round: wasted, b engaged anyway
+        # a burst at b's track resolved against another round nearby: a miss, b engaged anyway
         EngagementOrdered(10.0, gun="g", track_id=10 + b, fire_time_s=10.0, rounds=50,
                           intercept_time_s=12.0),
         EngagementOutcome(12.0, gun="g", track_id=10 + b, round_id=c, killed=False),
@@ -224,7 +224,8 @@ def test_tally_of_hand_made_events(world, truth, gun_xy):
     assert s["asset_rounds"] == asset.size
     assert s["rounds_engaged"] == 3  # a (orders, outcome), b (order), c (named by an outcome)
     assert s["asset_rounds_engaged"] == 3 and s["asset_rounds_killed"] == 1
-    assert s["bursts_at_killed_rounds"] == 3  # after the kill, at another round, at none
+    assert s["bursts_at_killed_rounds"] == 1  # the one after the kill
+    assert s["bursts_at_nothing"] == 2  # the late one at a (no live round) and the false track
     assert s["success_ratio_engaged"] == pytest.approx(1 / 3)
     assert s["success_ratio_bursts"] == pytest.approx(1 / 4)
     assert s["rounds_per_kill"] == pytest.approx(200.0)
@@ -261,8 +262,12 @@ def test_summary_fields_are_consistent(simulated):
     assert s["leakers_on_assets"] == s["asset_rounds"] - s["asset_rounds_killed"]
     for key in ("success_ratio_engaged", "success_ratio_bursts"):
         assert s[key] is None or 0.0 <= s[key] <= 1.0
-    assert s["rounds_per_kill"] == pytest.approx(s["rounds_fired"] / s["intercepts"], rel=1e-6)
-    assert 0 <= s["bursts_at_killed_rounds"] <= s["engagements"]
+    if s["intercepts"]:
+        assert s["rounds_per_kill"] == pytest.approx(s["rounds_fired"] / s["intercepts"],
+                                                     rel=1e-6)
+    else:
+        assert s["rounds_per_kill"] is None
+    assert 0 <= s["bursts_at_killed_rounds"] + s["bursts_at_nothing"] <= s["engagements"]
     # the defects are exactly the engageable rounds not engaged, recomputed independently
     owner = match_tracks(truth, [e for e in res.events if isinstance(e, TrackEvent)],
                          res.kill_time_s)

@@ -28,10 +28,10 @@ Definitions (docs/running.md lists every field):
   all its limits after the round's matched track was confirmed, judged on the true trajectory),
   ``asset_rounds_engaged`` (a burst ordered at a track matched to the round, or an outcome naming
   it) and ``asset_rounds_killed``; ``engageable_not_engaged`` lists the defects (engageable and
-  not engaged); ``bursts_at_killed_rounds`` counts bursts whose round was already shot down or
-  that went to another round (or to none); ``success_ratio_engaged`` = rounds killed ÷ rounds
-  engaged, ``success_ratio_bursts`` = intercepts ÷ bursts, ``rounds_per_kill`` = interceptor
-  rounds fired ÷ intercepts;
+  not engaged); ``bursts_at_killed_rounds`` counts bursts at a round already shot down,
+  ``bursts_at_nothing`` bursts that met no live round (a track too poor to aim by, or false);
+  ``success_ratio_engaged`` = rounds killed ÷ rounds engaged, ``success_ratio_bursts`` =
+  intercepts ÷ bursts, ``rounds_per_kill`` = interceptor rounds fired ÷ intercepts;
 * ``expected_casualties``: the defence's collateral (the resolved bursts' debris, duds and
   fragments) plus the leakers' (a landed round's lethal area, the fire-control model of
   :func:`~counterram.engagement.fire_control.threat_lethal_area_m2`, times the population
@@ -75,8 +75,8 @@ SUMMARY_KEYS = (
     "false_warnings", "engagements", "intercepts", "leakers_on_assets", "rounds_fired",
     "poi_cep_m", "poo_cep_m", "expected_casualties", "engine_latency_ms",
     "asset_rounds", "asset_rounds_engageable", "asset_rounds_engaged", "asset_rounds_killed",
-    "bursts_at_killed_rounds", "engageable_not_engaged", "success_ratio_engaged",
-    "success_ratio_bursts", "rounds_per_kill",
+    "bursts_at_killed_rounds", "bursts_at_nothing", "engageable_not_engaged",
+    "success_ratio_engaged", "success_ratio_bursts", "rounds_per_kill",
 )
 """Keys every summary has (more may follow)."""
 

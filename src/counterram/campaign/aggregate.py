@@ -69,7 +69,8 @@ runs, with a bootstrap interval over runs."""
 ENGAGEMENT_COUNTS = (
     "asset_rounds", "asset_rounds_engageable", "asset_rounds_engaged",
     "asset_rounds_engageable_engaged", "asset_rounds_killed", "asset_rounds_not_tracked",
-    "rounds_engaged", "bursts_at_killed_rounds", "engagements", "intercepts", "rounds_fired",
+    "rounds_engaged", "bursts_at_killed_rounds", "bursts_at_nothing", "engagements", "intercepts",
+    "rounds_fired",
 )
 """Columns pooled (summed) over runs into ``engagement_counts``."""
 

@@ -54,12 +54,12 @@ a few hundred rows and some tenths of a second per run (``Opportunity.wall_time_
   ``EngagementOutcome`` names its ``round_id``; ``rounds_engaged`` counts every round,
   ``asset_rounds_engaged`` the asset-bound ones; it is *killed* when an outcome with its
   ``round_id`` has ``killed``;
-* ``bursts_at_killed_rounds``: bursts (``EngagementOrdered``) that could not kill the round their
-  track follows because it was already gone or was not where they went: the burst's track is
-  matched to round r and r's kill time is before the burst's ``intercept_time_s``; or the burst's
-  outcome (paired with it by gun and track, in time order) has ``round_id`` −1 (no live round at
-  the intercept) or a round other than r (for a track matched to no round: only ``round_id`` −1
-  counts). A burst without an outcome (the run ended first) counts only by the first clause;
+* ``bursts_at_killed_rounds``: bursts (``EngagementOrdered``) at a round already shot down: the
+  burst's track is matched to round r and r's kill time is before the burst's
+  ``intercept_time_s``;
+* ``bursts_at_nothing``: bursts whose outcome (paired with it by gun and track, in time order)
+  has ``round_id`` −1: no live round within the simulator's gate (50 m) of the intercept point —
+  a track too poor to aim by, or a false track;
 * ``engageable_not_engaged``: the asset-bound rounds engageable and not engaged — the defects;
 * ``success_ratio_engaged`` = rounds killed ÷ rounds engaged (Iron Dome's "interception rate" of
   threats engaged), ``success_ratio_bursts`` = intercepts ÷ bursts ordered, ``rounds_per_kill`` =
@@ -548,6 +548,7 @@ class EngagementTally:
     bursts: int
     rounds_fired: int
     bursts_at_killed_rounds: int
+    bursts_at_nothing: int
     reason_counts: dict[str, int] | None = field(default_factory=dict)
 
     @property
@@ -578,6 +579,7 @@ class EngagementTally:
             "engageable_not_engaged": list(self.defects) if judged else None,
             "rounds_engaged": self.rounds_engaged,
             "bursts_at_killed_rounds": self.bursts_at_killed_rounds,
+            "bursts_at_nothing": self.bursts_at_nothing,
             "success_ratio_engaged": _ratio(self.rounds_killed, self.rounds_engaged),
             "success_ratio_bursts": _ratio(self.intercepts, self.bursts),
             "rounds_per_kill": _ratio(self.rounds_fired, self.intercepts),
@@ -636,16 +638,15 @@ def engagement_tally(
     for o in outcomes:
         by_pair_outcomes[(o.gun, int(o.track_id))].append(o)
     wasted = 0
+    at_nothing = 0
     for key, mine in by_pair_orders.items():
         mine = sorted(mine, key=lambda o: (o.intercept_time_s, o.time_s))
         results = sorted(by_pair_outcomes.get(key, []), key=lambda o: o.time_s)
         r = owner.get(key[1], -1)
         for k, o in enumerate(mine):
             res = results[k] if k < len(results) else None
-            gone = 0 <= r < n and kill_t[r] < o.intercept_time_s
-            if res is not None and (res.round_id < 0 or (0 <= r < n and res.round_id != r)):
-                gone = True
-            wasted += bool(gone)
+            wasted += bool(0 <= r < n and kill_t[r] < o.intercept_time_s)
+            at_nothing += bool(res is not None and res.round_id < 0)
 
     in_asset = truth.impact_in_asset.any(axis=1) if n else np.zeros(0, bool)
     if opportunity is None:
@@ -670,5 +671,6 @@ def engagement_tally(
         bursts=len(orders),
         rounds_fired=int(sum(o.rounds for o in orders)),
         bursts_at_killed_rounds=wasted,
+        bursts_at_nothing=at_nothing,
         reason_counts=None if opportunity is None else opportunity.reason_counts(),
     )

@@ -382,7 +382,8 @@ _SUMMARY_FIELDS: dict[str, tuple[str, str]] = {
     "asset_rounds_not_engageable": ("of those, not engageable, by reason", "rounds"),
     "engageable_not_engaged": ("Engageable but not engaged (defects)", "round ids"),
     "rounds_engaged": ("Rounds engaged (any target)", "rounds"),
-    "bursts_at_killed_rounds": ("Bursts at a round already down or at another", "bursts"),
+    "bursts_at_killed_rounds": ("Bursts at a round already shot down", "bursts"),
+    "bursts_at_nothing": ("Bursts that met no live round (poor or false track)", "bursts"),
     "success_ratio_engaged": ("Success ratio: rounds killed ÷ rounds engaged", ""),
     "success_ratio_bursts": ("Success ratio: intercepts ÷ bursts", ""),
     "rounds_per_kill": ("Interceptor rounds per kill", "rounds"),
@@ -647,7 +648,7 @@ def opportunity_section(
         "counts": {k: fmt(fields[k]) for k in (
             "asset_rounds", "asset_rounds_engageable", "asset_rounds_engaged",
             "asset_rounds_killed", "asset_rounds_not_tracked", "rounds_engaged",
-            "bursts_at_killed_rounds")},
+            "bursts_at_killed_rounds", "bursts_at_nothing")},
         "leaked": fmt(sum(a.leaked for a in tally.asset_rounds)),
         "reasons": _reason_text(reasons) if isinstance(reasons, Mapping) else NONE,
         "ratios": [
