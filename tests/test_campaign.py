@@ -207,3 +207,18 @@ def test_engagement_aggregates_pool_runs():
     a = bootstrap_ratio([100, 450, 0], [1, 4, 0], np.random.default_rng(1))
     assert a == bootstrap_ratio([100, 450, 0], [1, 4, 0], np.random.default_rng(1))
     assert bootstrap_ratio([100, 0], [0, 0], np.random.default_rng(1)) == (None, None, None)
+
+
+def test_a_star_in_a_sweep_path_sets_every_gun() -> None:
+    from counterram.campaign.sweep import SweepError, apply_values
+
+    base = load_scenario("baghdad-embassy")
+    assert len(base.effectors) >= 2
+    swept = apply_values(base, {"effectors.*.burst_rounds": 100})
+    assert [e.burst_rounds for e in swept.effectors] == [100] * len(base.effectors)
+    # the other fields stay as they were
+    assert [e.name for e in swept.effectors] == [e.name for e in base.effectors]
+    with pytest.raises(SweepError, match=r"effectors\.\*\.burst_roundz"):
+        apply_values(base, {"effectors.*.burst_roundz": 100})
+    with pytest.raises(SweepError, match="burst_rounds"):  # validated like any other value
+        apply_values(base, {"effectors.*.burst_rounds": 5000})

@@ -54,7 +54,8 @@ def campaign(
     sweep: Annotated[
         list[str] | None,
         typer.Option(help="PATH=v1,v2,... a scenario field to sweep (repeatable), e.g. "
-                          "effectors.0.dispersion_mrad=1,2,4."),
+                          "effectors.0.dispersion_mrad=1,2,4; * for every list item, "
+                          "e.g. effectors.*.burst_rounds=25,100."),
     ] = None,
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Folder for the campaign's files (created).")
