@@ -277,3 +277,26 @@ def test_mortar_picks_lowest_sufficient_charge():
     sol = aim(m, np.zeros((2, 3)), np.array([[0.0, 300.0, 0.0], [0.0, 5500.0, 0.0]]))
     names = m.charge_names
     assert names.index(sol.charge[0]) < names.index(sol.charge[1]) == len(names) - 1
+
+
+def test_one_pass_sampled_flight_equals_two_passes(monkeypatch) -> None:
+    """A short sampled flight is flown once into an array sized for max_time_s and trimmed; it
+    must equal, bit for bit, the two-pass flight (first pass to size the array exactly)."""
+    import counterram.physics.trajectory as tr
+    from counterram.physics.catalogue import load_catalogue
+    from counterram.physics.trajectory import Projectiles, fly, launch_state
+
+    cat = load_catalogue()
+    for name, speed in (("81mm-mortar", 250.0), ("20mm-sd", 1100.0), ("122mm", 50.0)):
+        x = launch_state(np.zeros((7, 3)), np.linspace(0, 1, 7),
+                         np.radians(np.linspace(5, 80, 7)), np.full(7, speed))
+        bodies = Projectiles.repeat(cat.get(name), 7)
+        for max_time in (1.0, 3.3, 37.7, 400.0):
+            one = fly(x, bodies, sample_dt_s=0.25, max_time_s=max_time)
+            monkeypatch.setattr(tr, "_ONE_PASS_SAMPLES", 0)
+            two = fly(x, bodies, sample_dt_s=0.25, max_time_s=max_time)
+            monkeypatch.undo()
+            assert one.samples.shape == two.samples.shape
+            assert np.array_equal(one.samples, two.samples, equal_nan=True)
+            assert np.array_equal(one.samples_t, two.samples_t)
+            assert np.array_equal(one.impact_state, two.impact_state, equal_nan=True)

@@ -50,6 +50,11 @@ class MunitionLike(Protocol):
     cd: Sequence[float]
 
 
+_ONE_PASS_SAMPLES = 1_000_000
+"""An adaptive sampled flight whose sample array up to ``max_time_s`` holds at most this many
+states (48 MB) is flown once and trimmed; a longer one is flown twice (the first pass finds the
+longest flight, so that the array is no larger than needed)."""
+
 _DRAG_CACHE: dict[tuple, DragTables] = {}
 
 
@@ -366,6 +371,17 @@ def fly(
                 last_time,
             )
 
+        reach = max_time_s + max_step_s  # the last step may end past max_time_s
+        if sample_dt_s is not None and n * (reach / sample_dt_s + 2) <= _ONE_PASS_SAMPLES:
+            # short horizon: room for every sample up to max_time_s, one pass, then trimmed
+            k_max = int(np.floor(reach / sample_dt_s + 1e-9)) + 2
+            samples = np.full((n, k_max, 6), np.nan)
+            run(samples)
+            longest = float(last_time.max(initial=0.0))
+            k = min(k_max, int(np.floor(longest / sample_dt_s + 1e-9)) + 1)
+            return Flight(x0, t0, t0 + elapsed, impact_state, apex, t0 + apex_elapsed,
+                          np.arange(k) * (-sample_dt_s if backward else sample_dt_s),
+                          np.ascontiguousarray(samples[:, :k]))
         run(np.empty((n, 0, 6)))
         longest = float(last_time.max(initial=0.0))
     samples_t = samples = None
