@@ -220,7 +220,7 @@ def threat_lethal_area_m2(munition: Munition, config: FireControlConfig) -> floa
 
 @dataclass
 class GunState:
-    """A gun's changing state: pointing, when it is free, rounds left, last target, status.
+    """A gun's changing state: pointing, when it is free, rounds left, status.
 
     ``azimuth_rad``/``elevation_rad`` are the pointing at ``pointed_s``; between plans the gun
     slews from there toward ``planned`` (the aim of its next planned burst: track id, fire time,
@@ -231,7 +231,6 @@ class GunState:
     elevation_rad: float
     busy_until_s: float = -math.inf
     magazine: int = 0
-    target: int = -1
     state: str = "ready"
     hold_reason: str = ""
     last_reported: tuple[str, str, int] | None = None
@@ -250,7 +249,6 @@ class Engagement:
 
     gun: str
     intercept_time_s: float
-    bursts: int = 1
 
     def phase(self, now: float) -> str:
         return "burst" if now < self.intercept_time_s else "assess"
@@ -721,12 +719,8 @@ class FireControl:
         st.elevation_rad = order.elevation_rad
         st.pointed_s = st.busy_until_s
         st.planned = None
-        st.target = order.track_id
         self.fired_at.add(order.track_id)
-        prev = self.engagements.get(order.track_id)
-        self.engagements[order.track_id] = Engagement(
-            gun.name, order.intercept_time_s, 1 if prev is None else prev.bursts + 1
-        )
+        self.engagements[order.track_id] = Engagement(gun.name, order.intercept_time_s)
 
     def _status_events(
         self, now: float, orders: list[FireOrder], holds: dict[int, str], waiting: set[int]
