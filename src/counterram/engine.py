@@ -24,9 +24,13 @@ gives the same events. (``time.perf_counter`` measures each stage's latency for
    classification (:func:`~counterram.prediction.classify.classify`, every
    ``classification_interval_s`` until ``classification_lock`` results in a row agree, then
    kept: late in the flight the classifier can flip between munitions of similar drag), impact
-   with the classified munition's drag (:func:`~counterram.prediction.impact.predict_impact`,
-   the track's β rewritten for that munition), and for confirmed tracks the origin every
-   ``origin_interval_s`` (:func:`~counterram.prediction.origin.predict_origin`), reported only
+   with the classified munition's drag (the track's β rewritten for that munition) by
+   :class:`~counterram.prediction.incremental.IncrementalPredictor`: a full unscented flight
+   when the last one's linearisation no longer holds (``impact_reflight``, at most
+   ``max_full_per_step`` per step), else one flight of the mean with the carried covariance;
+   and for confirmed tracks the origin every ``origin_interval_s``
+   (:func:`~counterram.prediction.origin.origin_sigma_flights`, at most
+   ``origin_tracks_per_step`` tracks per step, those without an origin first), reported only
    when more precise (smaller covariance trace) than the track's previous report: flying a
    late state back over the whole trajectory is less precise than an early one.
 4. **Warn** (:class:`~counterram.warning.warner.Warner` with the
@@ -45,11 +49,10 @@ gives the same events. (``time.perf_counter`` measures each stage's latency for
 :meth:`Engine.cues` gives the confirmed tracks' predicted positions at any time, which the
 simulator hands to the fire-control radars (a fire-control radar looks only where cued).
 
-The cadences keep the per-step cost bounded: prediction flies 15 sigma points per track and the
-classification flies every track back once per candidate munition (6), so predicting every track at
-every plot would cost more than the tracker; at 0.5 s the impact point moves by a few metres
-between predictions while a warning or an engagement needs seconds. docs/running.md gives the
-measured per-stage latencies.
+The cadences and budgets keep the per-step cost bounded under a salvo: a full prediction flies
+15 sigma points per track and the classification flies every track back once per candidate
+munition (6). docs/warning.md measures the incremental prediction against full flights;
+docs/performance.md gives the per-stage latencies.
 """
 
 from __future__ import annotations
@@ -88,8 +91,9 @@ from counterram.physics.catalogue import Catalogue, load_catalogue
 from counterram.physics.wind import CALM, Wind
 from counterram.prediction.classify import classify, rebase_drag_scale, threat_candidates
 from counterram.prediction.ellipse import error_ellipse
-from counterram.prediction.impact import GroundPrediction, predict_impact
-from counterram.prediction.origin import predict_origin
+from counterram.prediction.impact import GroundPrediction, impact_points, impact_sigma_flights
+from counterram.prediction.incremental import IncrementalPredictor, ReflightPolicy
+from counterram.prediction.origin import origin_sigma_flights
 from counterram.sensors.plots import PlotBatch, SensorInfo
 from counterram.sensors.radar import Cues
 from counterram.tracking.lifecycle import TrackStatus
@@ -139,6 +143,10 @@ class EngineConfig:
     track_report_interval_s: float = 1.0
     min_updates_to_predict: int = 3
     ellipse_probability: float = 0.9
+    prediction_rtol: float = 1e-8
+    origin_rtol: float = 1e-9
+    impact_reflight: ReflightPolicy = field(default_factory=ReflightPolicy)
+    origin_tracks_per_step: int = 4
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     warner: wn.WarnerSettings = field(default_factory=wn.WarnerSettings)
     policy: EarlyWarningPolicy = field(default_factory=EarlyWarningPolicy)
@@ -155,6 +163,12 @@ class EngineConfig:
             raise ValueError("EngineConfig.min_updates_to_predict must be >= 2")
         if not 0.0 < self.ellipse_probability < 1.0:
             raise ValueError("EngineConfig.ellipse_probability must be in (0, 1)")
+        if self.origin_tracks_per_step < 0:
+            raise ValueError("EngineConfig.origin_tracks_per_step must be >= 0 (0: no limit)")
+        for name in ("prediction_rtol", "origin_rtol"):
+            v = getattr(self, name)
+            if not 1e-13 <= v <= 1e-5:
+                raise ValueError(f"EngineConfig.{name} must be within [1e-13, 1e-5]; got {v!r}")
 
 
 @dataclass(frozen=True)
@@ -242,6 +256,8 @@ class Engine:
             if self.guns and assets is not None and len(assets)
             else None
         )
+        motion = self.tracker.motion
+        self._impacts = IncrementalPredictor(cfg.impact_reflight, motion.transition_jacobian)
         self._sensor_ids = np.array(sorted(s.sensor_id for s in self.sensors), dtype=np.int64)
         self._tracks: dict[int, _TrackMemo] = {}
         self._ended: set[int] = set()
@@ -497,12 +513,18 @@ class Engine:
                 m.same_class = m.same_class + 1 if name == m.munition else 1
                 m.munition, m.threat_class, m.classified_s = name, kind, t
         munitions = [self.catalogue.get(m.munition) for m in memos]
+        names = tuple(m.munition for m in memos)
         xb = rebase_drag_scale(
             x, self.reference, munitions, atmosphere=self.atmosphere, wind=self.wind
         )
-        impact = predict_impact(
-            xb, P, ts, munitions, atmosphere=self.atmosphere, wind=self.wind,
-            ground_height_m=cfg.tracker.ground_height_m,
+        env = {"atmosphere": self.atmosphere, "wind": self.wind,
+               "ground_height_m": cfg.tracker.ground_height_m}
+        impact = self._impacts.predict(
+            t, np.array(ids), x, P, ts, names,
+            lambda r: impact_sigma_flights(xb[r], P[r], ts[r], [munitions[k] for k in r],
+                                           rtol=cfg.prediction_rtol, **env),
+            lambda r: impact_points(xb[r], ts[r], [munitions[k] for k in r],
+                                    rtol=cfg.prediction_rtol, **env),
         )
         confirmed = np.array([m.confirmed for m in memos])
         may_warn, _ = cfg.policy.select(t, impact, confirmed)
@@ -515,12 +537,15 @@ class Engine:
             m.beta_offset = float(xb[k, 6] - x[k, 6])
         origin_rows = [k for k, m in enumerate(memos)
                        if m.confirmed and t - m.origin_s >= cfg.origin_interval_s - 1e-9]
+        if cfg.origin_tracks_per_step and len(origin_rows) > cfg.origin_tracks_per_step:
+            # under a salvo: tracks without an origin first, then the stalest
+            origin_rows.sort(key=lambda k: memos[k].origin_s)
+            origin_rows = sorted(origin_rows[: cfg.origin_tracks_per_step])
         if origin_rows:
-            origin = predict_origin(
+            origin = origin_sigma_flights(
                 xb[origin_rows], P[origin_rows], ts[origin_rows],
-                [munitions[k] for k in origin_rows], atmosphere=self.atmosphere, wind=self.wind,
-                ground_height_m=cfg.tracker.ground_height_m,
-            )
+                [munitions[k] for k in origin_rows], rtol=cfg.origin_rtol, **env,
+            ).prediction()
             self._origin_events(t, [ids[k] for k in origin_rows],
                                 [memos[k] for k in origin_rows], origin, events)
             for k in origin_rows:
@@ -627,9 +652,12 @@ class Engine:
             records.extend(self.warner.advance(t))
         for r in records:
             events.append(self._warning_event(r))
-        for tid in list(self._ended):
-            self._tracks.pop(tid, None)
-        self._ended.clear()
+        if self._ended:
+            ended = list(self._ended)
+            for tid in ended:
+                self._tracks.pop(tid, None)
+            self._impacts.drop(ended)
+            self._ended.clear()
 
     def _warning_event(self, r: wn.WarningRecord) -> Event:
         if isinstance(r, wn.AllClear):

@@ -316,6 +316,12 @@ MIN_STEP_S = 1e-9
 """Steps are never rejected below this length: the integrator always makes progress."""
 
 MAX_ATTEMPTS = 2_000_000
+MAX_SPEED_MPS = 5_000.0
+"""An adaptive flight stops, without a ground crossing, once its speed passes this. No round
+in the catalogue comes near it (the fastest, the gun's own 20 mm round, leaves the muzzle at
+about 1,100 m/s, FACTS.md), but a backward flight from a state its munition's drag does not fit
+(a fast descending rocket flown back as a mortar bomb) gains speed exponentially backward in
+time and would take hundreds of thousands of ever shorter steps to reach ``max_time``."""
 """Hard cap on step attempts per body (a body still airborne then gets NaN impact fields)."""
 
 _DP_C = np.array([0.0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1.0, 1.0])
@@ -552,6 +558,8 @@ def _fly_adaptive(
             h = h_try * factor
             if abs(h) > h_max:
                 h = h_max * direction
+            if y[3] * y[3] + y[4] * y[4] + y[5] * y[5] > MAX_SPEED_MPS * MAX_SPEED_MPS:
+                break  # no ground crossing (NaN): see MAX_SPEED_MPS
         apex[n] = top
         apex_elapsed[n] = top_t
         last_time[n] = abs(elapsed)

@@ -62,8 +62,11 @@ __all__ = [
     "DEFAULT_UT",
     "STATE_DIM",
     "GroundPrediction",
+    "SigmaFlights",
     "UTParameters",
     "as_track_arrays",
+    "impact_points",
+    "impact_sigma_flights",
     "munition_rows",
     "predict_impact",
     "recombine",
@@ -270,43 +273,113 @@ def predict_impact(
     ut: UTParameters = DEFAULT_UT,
     max_time_s: float = 400.0,
     acceleration_psd_m2ps3: float = 0.0,
+    rtol: float | None = None,
 ) -> GroundPrediction:
     """Predicted point and time of impact of N tracks (states (N, 7), covariances (N, 7, 7) at
     ``time_s``), flying every sigma point forward to ``ground_height_m`` in one batched call.
 
     ``munition``: the assumed munition (one, or one per track). The flights use the physics
-    core's default integrator (adaptive, millimetre-level impact points), far below any track
-    error.
+    core's adaptive integrator at ``rtol`` (None: its default, millimetre-level impact points;
+    1e-8 moves an impact point by centimetres), far below any track error.
     """
-    x, P, t = as_track_arrays(x, P, time_s)
-    n = x.shape[0]
-    rows = munition_rows(munition, n)
     if acceleration_psd_m2ps3 < 0:
         raise ValueError("acceleration_psd_m2ps3 must be >= 0")
-    X, wm, wc = sigma_points(x, P, ut)
-    s = X.shape[1]
-    flat = X.reshape(n * s, STATE_DIM)
-    body_rows = [m for m in rows for _ in range(s)]
-    flight = fly(
-        flat[:, :6],
-        _bodies(body_rows, flat[:, 6]),
-        atmosphere=atmosphere,
-        wind=wind,
-        t0_s=np.repeat(t, s),
-        time_since_launch_s=np.repeat(
-            np.broadcast_to(np.asarray(time_since_launch_s, dtype=float), (n,)), s
-        ),
-        ground_height_m=ground_height_m,
-        max_time_s=max_time_s,
+    sf = impact_sigma_flights(
+        x, P, time_s, munition, atmosphere=atmosphere, wind=wind,
+        ground_height_m=ground_height_m, time_since_launch_s=time_since_launch_s, ut=ut,
+        max_time_s=max_time_s, rtol=rtol,
     )
-    Y = np.concatenate([flight.impact_state[:, :2], flight.impact_time_s[:, None]], axis=1).reshape(
-        n, s, 3
-    )
-    out = _ground_prediction(Y, wm, wc, np.zeros(n, dtype=bool), tuple(m.name for m in rows))
+    out = sf.prediction()
     if acceleration_psd_m2ps3 > 0:
-        to_go = np.maximum(out.time_s - t, 0.0)
+        to_go = np.maximum(out.time_s - sf.time_s, 0.0)
         extra = acceleration_psd_m2ps3 * to_go**3 / 3.0
         i2 = np.arange(2)
         out.cov_en[:, i2, i2] += extra[:, None]
         out.cov_ent[:, i2, i2] += extra[:, None]
     return out
+
+
+@dataclass(frozen=True)
+class SigmaFlights:
+    """The unscented transform of N tracks to the ground, before recombination.
+
+    ``x`` (N, 7), ``P`` (N, 7, 7), ``time_s`` (N,): the tracks; ``X`` (N, S, 7) their sigma
+    points, ``Y`` (N, S, 3) where each landed (east, north, time; NaN where it did not), ``wm`` and
+    ``wc`` the UT weights, ``coarse`` (N,) and ``munition`` as in :class:`GroundPrediction`.
+    Kept so that :mod:`counterram.prediction.incremental` can linearise the map from state to
+    ground point without flying again.
+    """
+
+    x: NDArray[np.float64]
+    P: NDArray[np.float64]
+    time_s: NDArray[np.float64]
+    X: NDArray[np.float64]
+    Y: NDArray[np.float64]
+    wm: NDArray[np.float64]
+    wc: NDArray[np.float64]
+    coarse: NDArray[np.bool_]
+    munition: tuple[str, ...]
+
+    def prediction(self) -> GroundPrediction:
+        """The recombined ground prediction."""
+        return _ground_prediction(self.Y, self.wm, self.wc, self.coarse, self.munition)
+
+
+def impact_sigma_flights(
+    x: ArrayLike,
+    P: ArrayLike,
+    time_s: ArrayLike,
+    munition: Munition | Sequence[Munition],
+    *,
+    atmosphere: Atmosphere = STANDARD,
+    wind: Wind = CALM,
+    ground_height_m: float = 0.0,
+    time_since_launch_s: ArrayLike = BURNT_OUT_S,
+    ut: UTParameters = DEFAULT_UT,
+    max_time_s: float = 400.0,
+    rtol: float | None = None,
+) -> SigmaFlights:
+    """The sigma points of N tracks flown forward to the ground (:func:`predict_impact`)."""
+    x, P, t = as_track_arrays(x, P, time_s)
+    n = x.shape[0]
+    rows = munition_rows(munition, n)
+    X, wm, wc = sigma_points(x, P, ut)
+    s = X.shape[1]
+    tsl = np.broadcast_to(np.asarray(time_since_launch_s, dtype=float), (n,))
+    Y = impact_points(
+        X.reshape(n * s, STATE_DIM), np.repeat(t, s), [m for m in rows for _ in range(s)],
+        atmosphere=atmosphere, wind=wind, ground_height_m=ground_height_m,
+        time_since_launch_s=np.repeat(tsl, s), max_time_s=max_time_s, rtol=rtol,
+    )
+    return SigmaFlights(
+        x, P, t, X, Y.reshape(n, s, 3), wm, wc, np.zeros(n, dtype=bool),
+        tuple(m.name for m in rows),
+    )
+
+
+def impact_points(
+    x: NDArray[np.float64],
+    time_s: NDArray[np.float64],
+    rows: Sequence[Munition],
+    *,
+    atmosphere: Atmosphere = STANDARD,
+    wind: Wind = CALM,
+    ground_height_m: float = 0.0,
+    time_since_launch_s: ArrayLike = BURNT_OUT_S,
+    max_time_s: float = 400.0,
+    rtol: float | None = None,
+) -> NDArray[np.float64]:
+    """Where states (M, 7) at ``time_s`` (M,) come down: (M, 3) east, north and time of impact
+    (NaN where a state does not reach the ground within ``max_time_s``), in one batched flight."""
+    flight = fly(
+        x[:, :6],
+        _bodies(list(rows), x[:, 6]),
+        atmosphere=atmosphere,
+        wind=wind,
+        t0_s=time_s,
+        time_since_launch_s=time_since_launch_s,
+        ground_height_m=ground_height_m,
+        max_time_s=max_time_s,
+        rtol=rtol,
+    )
+    return np.concatenate([flight.impact_state[:, :2], flight.impact_time_s[:, None]], axis=1)
