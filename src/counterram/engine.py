@@ -638,7 +638,7 @@ class Engine:
         if fresh:
             memos = [self._tracks[tid] for tid in fresh]
             preds = [m.impact for m in memos]
-            g = _stack_predictions(preds)  # type: ignore[arg-type]
+            g = GroundPrediction.concatenate(preds)  # type: ignore[arg-type]
             confirmed = np.array([m.confirmed for m in memos])
             mask, inflated = cfg.policy.select(t, g, confirmed)
             rows = np.flatnonzero(mask & g.valid)
@@ -687,7 +687,7 @@ class Engine:
         ids = [ids[k] for k in keep]
         memos = [memos[k] for k in keep]
         if memos:
-            g = _stack_predictions([m.impact for m in memos])  # type: ignore[misc]
+            g = GroundPrediction.concatenate([m.impact for m in memos])  # type: ignore[misc]
             threats = evaluate_threats(
                 t, np.array(ids, dtype=np.int64), g.mean_en, g.cov_en, g.time_s, self.assets,
                 self.config.threat, valid=g.valid,
@@ -763,17 +763,3 @@ def _pair(v: np.ndarray) -> tuple[float, float]:
 
 def _cov(c: np.ndarray) -> tuple[tuple[float, float], tuple[float, float]]:
     return ((float(c[0, 0]), float(c[0, 1])), (float(c[1, 0]), float(c[1, 1])))
-
-
-def _stack_predictions(preds: Sequence[GroundPrediction]) -> GroundPrediction:
-    """One-row predictions joined into one."""
-    return GroundPrediction(
-        np.concatenate([p.mean_en for p in preds]),
-        np.concatenate([p.cov_en for p in preds]),
-        np.concatenate([p.time_s for p in preds]),
-        np.concatenate([p.time_sigma_s for p in preds]),
-        np.concatenate([p.cov_ent for p in preds]),
-        np.concatenate([p.valid for p in preds]),
-        np.concatenate([p.coarse for p in preds]),
-        tuple(m for p in preds for m in p.munition),
-    )

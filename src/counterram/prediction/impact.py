@@ -136,6 +136,17 @@ class GroundPrediction:
         """Error ellipses at ``probability`` (χ²₂ quantile)."""
         return error_ellipse(self.cov_en, probability)
 
+    @staticmethod
+    def concatenate(preds: Sequence[GroundPrediction]) -> GroundPrediction:
+        """The rows of several predictions, one after the other."""
+        def cat(name: str) -> NDArray:
+            return np.concatenate([getattr(g, name) for g in preds])
+
+        return GroundPrediction(
+            cat("mean_en"), cat("cov_en"), cat("time_s"), cat("time_sigma_s"), cat("cov_ent"),
+            cat("valid"), cat("coarse"), tuple(m for g in preds for m in g.munition),
+        )
+
     def take(self, index: ArrayLike) -> GroundPrediction:
         """Rows selected by an index array or boolean mask."""
         idx = np.arange(len(self))[index]

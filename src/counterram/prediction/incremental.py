@@ -74,6 +74,15 @@ class Linearisation:
     def __len__(self) -> int:
         return int(self.time_s.shape[0])
 
+    def take(self, index: ArrayLike) -> Linearisation:
+        """Rows selected by an index array or boolean mask."""
+        idx = np.arange(len(self))[index]
+        return Linearisation(
+            self.time_s[idx], self.P_inv[idx], self.bias[idx], self.jacobian[idx],
+            self.residual[idx], self.valid[idx], self.coarse[idx],
+            tuple(self.munition[i] for i in idx.tolist()),
+        )
+
 
 def linearise(flights: SigmaFlights) -> Linearisation:
     """The linearisation of a set of sigma-point flights (module docstring)."""
@@ -188,13 +197,14 @@ class IncrementalPredictor:
         pol = self.policy
         rows = self.table.rows(ids)
         cand = np.flatnonzero(rows >= 0)
-        if cand.size:
-            same = [a == munition[k] for a, k in zip(self.table.munition(rows[cand]), cand,
-                                                     strict=True)]
-            cand = cand[np.array(same, dtype=bool) & self.table.get(rows[cand]).valid]
+        lin = self.table.get(rows[cand])
         P_back = np.zeros((0, *P.shape[1:]))
         if cand.size:
-            lin = self.table.get(rows[cand])
+            usable = lin.valid & np.array(
+                [a == munition[k] for a, k in zip(lin.munition, cand, strict=True)], dtype=bool
+            )
+            cand, lin = cand[usable], lin.take(usable)
+        if cand.size:
             _, F = self.carry_back(x[cand], lin.time_s - time_s[cand])
             P_back = F @ P[cand] @ np.swapaxes(F, 1, 2)
             ratio = np.einsum("nij,nji->n", lin.P_inv, P_back) / P.shape[1]
@@ -210,42 +220,27 @@ class IncrementalPredictor:
                     order = np.flatnonzero(stale)[np.argsort(-age[stale], kind="stable")]
                     refly[order[:budget]] = True
                 self.over_budget += int(stale.sum() - refly.sum())
-            cand, P_back = cand[~refly], P_back[~refly]
+            cand, lin, P_back = cand[~refly], lin.take(~refly), P_back[~refly]
         full = np.setdiff1d(np.arange(n), cand)
         parts: list[tuple[NDArray[np.int64], GroundPrediction]] = []
+        if cand.size:  # carried first: the table rows of flown tracks are rewritten below
+            parts.append((cand, carry(lin, fly_centre(cand), P_back)))
+            self.centre_flights += int(cand.size)
         if full.size:
             flights = fly_sigma(full)
             self.table.put(ids[full], linearise(flights), now)
             parts.append((full, flights.prediction()))
             self.full_flights += int(full.size)
-        if cand.size:
-            centre = fly_centre(cand)
-            parts.append((cand, carry(self.table.get(rows[cand]), centre, P_back)))
-            self.centre_flights += int(cand.size)
-        return _merge(parts, n)
+        if len(parts) == 1:
+            return parts[0][1]
+        order = np.concatenate([idx for idx, _ in parts])
+        inverse = np.empty(n, dtype=np.int64)
+        inverse[order] = np.arange(n)
+        return GroundPrediction.concatenate([g for _, g in parts]).take(inverse)
 
     def drop(self, track_ids: ArrayLike) -> None:
         """Forget ended tracks."""
         self.table.drop(track_ids)
-
-
-def _merge(parts: list[tuple[NDArray[np.int64], GroundPrediction]], n: int) -> GroundPrediction:
-    """Rows of several predictions put back in the order of their indices (which cover 0..n−1)."""
-    if len(parts) == 1:
-        return parts[0][1]
-    order = np.concatenate([idx for idx, _ in parts])
-    inv = np.empty(n, dtype=np.int64)
-    inv[order] = np.arange(n)
-    preds = [g for _, g in parts]
-
-    def cat(name: str) -> NDArray:
-        return np.concatenate([getattr(g, name) for g in preds])[inv]
-
-    names = tuple(m for g in preds for m in g.munition)
-    return GroundPrediction(
-        cat("mean_en"), cat("cov_en"), cat("time_s"), cat("time_sigma_s"), cat("cov_ent"),
-        cat("valid"), cat("coarse"), tuple(names[i] for i in inv.tolist()),
-    )
 
 
 class LinearisationTable:
