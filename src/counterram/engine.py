@@ -94,6 +94,7 @@ from counterram.prediction.ellipse import error_ellipse
 from counterram.prediction.impact import GroundPrediction, impact_points, impact_sigma_flights
 from counterram.prediction.incremental import IncrementalPredictor, ReflightPolicy
 from counterram.prediction.origin import origin_sigma_flights
+from counterram.prediction.tables import GroundPredictionTable
 from counterram.sensors.plots import PlotBatch, SensorInfo
 from counterram.sensors.radar import Cues
 from counterram.tracking.lifecycle import TrackStatus
@@ -200,7 +201,6 @@ class _TrackMemo:
     threat_class: str = ""
     same_class: int = 0
     origin_trace_m2: float = math.inf
-    impact: GroundPrediction | None = None
     beta_offset: float = 0.0
     intercept_s: float = -math.inf
 
@@ -258,6 +258,7 @@ class Engine:
         )
         motion = self.tracker.motion
         self._impacts = IncrementalPredictor(cfg.impact_reflight, motion.transition_jacobian)
+        self._latest_impact = GroundPredictionTable()
         self._sensor_ids = np.array(sorted(s.sensor_id for s in self.sensors), dtype=np.int64)
         self._tracks: dict[int, _TrackMemo] = {}
         self._ended: set[int] = set()
@@ -419,7 +420,8 @@ class Engine:
         return plots if ok.all() else plots.take(np.flatnonzero(ok))
 
     def _track_events(self, t: float, out: Any, events: list[Event]) -> list[tuple[int, str]]:
-        rows = {int(tid): i for i, tid in enumerate(out.track_id)}
+        rows = {tid: i for i, tid in enumerate(out.track_id.tolist())}
+        confirmed = (out.status == TrackStatus.CONFIRMED).tolist()
         # refresh the memo of every live track
         for tid, i in rows.items():
             memo = self._tracks.get(tid)
@@ -431,7 +433,7 @@ class Engine:
                 memo.x, memo.P = out.x[i], out.P[i]
                 memo.state_time_s = float(out.state_time_s[i])
                 memo.updates = int(out.n_updates[i])
-            memo.confirmed = bool(out.status[i] == TrackStatus.CONFIRMED)
+            memo.confirmed = confirmed[i]
         deleted: list[tuple[int, str]] = []
         for ev in out.events:
             tid = int(ev.track_id)
@@ -531,9 +533,9 @@ class Engine:
         announce = np.flatnonzero(impact.valid & may_warn)
         if announce.size:
             self._impact_events(t, ids, memos, impact, announce, events)
+        self._latest_impact.put(ids, impact, t)
         for k, m in enumerate(memos):
             m.predicted_s, m.predicted_state_s = t, m.state_time_s
-            m.impact = impact.take([k])
             m.beta_offset = float(xb[k, 6] - x[k, 6])
         origin_rows = [k for k, m in enumerate(memos)
                        if m.confirmed and t - m.origin_s >= cfg.origin_interval_s - 1e-9]
@@ -619,12 +621,10 @@ class Engine:
         records: list[wn.WarningRecord] = []
         if deleted:
             killed, lost = [], []
-            for tid, reason in deleted:
+            last, have = self._latest_impact.get([tid for tid, _ in deleted])
+            impact_times = np.where(have, last.time_s, math.inf).tolist()
+            for (tid, reason), impact_s in zip(deleted, impact_times, strict=True):
                 memo = self._tracks.get(tid)
-                impact_s = (
-                    float(memo.impact.time_s[0])
-                    if memo is not None and memo.impact is not None else math.inf
-                )
                 if (memo is not None and reason in _NEUTRALISED_REASONS
                         and memo.intercept_s <= t < impact_s):
                     killed.append(tid)
@@ -637,8 +637,7 @@ class Engine:
         cfg = self.config
         if fresh:
             memos = [self._tracks[tid] for tid in fresh]
-            preds = [m.impact for m in memos]
-            g = GroundPrediction.concatenate(preds)  # type: ignore[arg-type]
+            g, _ = self._latest_impact.get(fresh)
             confirmed = np.array([m.confirmed for m in memos])
             mask, inflated = cfg.policy.select(t, g, confirmed)
             rows = np.flatnonzero(mask & g.valid)
@@ -657,6 +656,7 @@ class Engine:
             for tid in ended:
                 self._tracks.pop(tid, None)
             self._impacts.drop(ended)
+            self._latest_impact.drop(ended)
             self._ended.clear()
 
     def _warning_event(self, r: wn.WarningRecord) -> Event:
@@ -680,14 +680,15 @@ class Engine:
         fc = self.fire_control
         if fc is None or self.assets is None:
             return []
-        ids = [int(tid) for tid, st in zip(out.track_id, out.status, strict=True)
-               if st == TrackStatus.CONFIRMED]
-        memos = [self._tracks[i] for i in ids]
-        keep = [k for k, m in enumerate(memos) if m.impact is not None and m.munition]
-        ids = [ids[k] for k in keep]
-        memos = [memos[k] for k in keep]
+        ids = out.track_id[out.status == TrackStatus.CONFIRMED]
+        g, have = self._latest_impact.get(ids)
+        memos = [self._tracks[i] for i in ids.tolist()]
+        keep = np.flatnonzero(have & np.array([bool(m.munition) for m in memos], dtype=bool))
+        if keep.size < len(memos):
+            ids, g = ids[keep], g.take(keep)
+            memos = [memos[k] for k in keep.tolist()]
+        ids = ids.tolist()
         if memos:
-            g = GroundPrediction.concatenate([m.impact for m in memos])  # type: ignore[misc]
             threats = evaluate_threats(
                 t, np.array(ids, dtype=np.int64), g.mean_en, g.cov_en, g.time_s, self.assets,
                 self.config.threat, valid=g.valid,
@@ -719,11 +720,9 @@ class Engine:
         return orders
 
     def _report_states(self, t: float, out: Any, events: list[Event]) -> None:
-        due = [
-            int(tid) for tid, st in zip(out.track_id, out.status, strict=True)
-            if st == TrackStatus.CONFIRMED
-            and t - self._tracks[int(tid)].reported_s >= self.config.track_report_interval_s - 1e-9
-        ]
+        every = self.config.track_report_interval_s - 1e-9
+        due = [tid for tid in out.track_id[out.status == TrackStatus.CONFIRMED].tolist()
+               if t - self._tracks[tid].reported_s >= every]
         if not due:
             return
         memos = [self._tracks[tid] for tid in due]

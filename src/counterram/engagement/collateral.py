@@ -390,7 +390,7 @@ def debris_footprint(
     bodies = _fragments(np.repeat(m_piece, 5), np.repeat(area, 5), model.cd)
     flight = fly(
         start, bodies, atmosphere=atmosphere, wind=wind, ground_height_m=ground_height_m,
-        dt_s=0.05, max_time_s=1000.0,
+        max_time_s=1000.0, rtol=DEBRIS_RTOL,
     )
     imp = flight.impact_state.reshape(n, 5, 6)
     if not np.all(np.isfinite(imp)):
@@ -410,6 +410,17 @@ def debris_footprint(
     )
     count = np.broadcast_to(np.asarray(count_scale, dtype=float), (n,)) * model.n_pieces
     return FallingDebris(mean, cov, count.copy(), ac, m_piece, v_imp)
+
+
+DEBRIS_RTOL = 1e-8
+"""Tolerance of the debris and fragment flights: their impact points match the integrator's
+millimetre default (1e-10) to within a millimetre (measured over 60 burst aims of the 20 mm
+round), at half the cost. Falling pieces matter to metres."""
+
+DUD_RTOL = 1e-9
+"""Tolerance of the dud-round flights. Their ellipse comes from a finite difference of impact
+points 1e-4 rad apart, which magnifies integration error: at 1e-9 the ellipse's semi-axes
+(1–15 m) move by at most 5 cm from the 1e-10 default (23 cm at 1e-8)."""
 
 
 def _fragments(
@@ -477,7 +488,7 @@ def dud_round_impacts(
     )
     flight = fly(
         states, Projectiles.repeat(interceptor, 3 * n), atmosphere=atmosphere, wind=wind,
-        ground_height_m=ground_height_m, dt_s=0.01, max_time_s=200.0,
+        ground_height_m=ground_height_m, max_time_s=200.0, rtol=DUD_RTOL,
     )
     imp = flight.impact_state
     if not np.all(np.isfinite(imp[:n])):

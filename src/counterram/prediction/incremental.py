@@ -41,6 +41,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from counterram.prediction.impact import GroundPrediction, SigmaFlights
+from counterram.prediction.tables import TrackRows
 
 __all__ = [
     "IncrementalPredictor",
@@ -244,77 +245,42 @@ class IncrementalPredictor:
 
 
 class LinearisationTable:
-    """The latest linearisation of each track, as arrays with one row per track (grown on
-    demand; rows of ended tracks are reused), so that a step reads and writes all its tracks with
-    one fancy index."""
-
-    _FIELDS = ("time_s", "P_inv", "bias", "jacobian", "residual", "valid", "coarse")
+    """The latest linearisation of each track (a :class:`~counterram.prediction.tables.TrackRows`
+    with the assumed munition as its label and the time of the flight as its write time)."""
 
     def __init__(self, state_dim: int = 7, capacity: int = 64) -> None:
         d = state_dim
-        shapes = {"time_s": (), "P_inv": (d, d), "bias": (3,), "jacobian": (3, d),
-                  "residual": (3, 3), "valid": (), "coarse": ()}
-        self._arrays = {
-            name: np.zeros((capacity, *shape), dtype=bool if name in ("valid", "coarse") else float)
-            for name, shape in shapes.items()
-        }
-        self._made_s = np.zeros(capacity)
-        self._munition = [""] * capacity
-        self._row: dict[int, int] = {}
-        self._free = list(range(capacity - 1, -1, -1))
-
-    def _grow(self) -> None:
-        cap = self._made_s.size
-        for name, a in self._arrays.items():
-            self._arrays[name] = np.concatenate([a, np.zeros_like(a)])
-        self._made_s = np.concatenate([self._made_s, np.zeros(cap)])
-        self._munition.extend([""] * cap)
-        self._free.extend(range(2 * cap - 1, cap - 1, -1))
+        self._rows = TrackRows({
+            "time_s": ((), float), "P_inv": ((d, d), float), "bias": ((3,), float),
+            "jacobian": ((3, d), float), "residual": ((3, 3), float), "valid": ((), bool),
+            "coarse": ((), bool),
+        }, capacity)
 
     def rows(self, track_ids: ArrayLike) -> NDArray[np.int64]:
         """Row of each track id, −1 where the table holds none."""
-        return np.array([self._row.get(int(t), -1) for t in np.ravel(track_ids)], dtype=np.int64)
+        return self._rows.rows(track_ids)
 
     def put(self, track_ids: ArrayLike, lin: Linearisation, made_s: float) -> None:
         """Store (replace) the linearisations of ``track_ids``, made at time ``made_s``."""
-        ids = [int(t) for t in np.ravel(track_ids)]
-        if len(ids) != len(lin):
+        if np.size(track_ids) != len(lin):
             raise ValueError("LinearisationTable.put: one linearisation row per track id")
-        rows = []
-        for tid in ids:
-            r = self._row.get(tid)
-            if r is None:
-                if not self._free:
-                    self._grow()
-                r = self._row[tid] = self._free.pop()
-            rows.append(r)
-        idx = np.array(rows, dtype=np.int64)
-        for name, a in self._arrays.items():
-            a[idx] = getattr(lin, name)
-        self._made_s[idx] = made_s
-        for r, name in zip(rows, lin.munition, strict=True):
-            self._munition[r] = name
+        values = {name: getattr(lin, name) for name in self._rows.arrays}
+        self._rows.put(track_ids, values, lin.munition, made_s)
 
     def get(self, rows: ArrayLike) -> Linearisation:
         """The linearisations at table rows (from :meth:`rows`, all ≥ 0)."""
         idx = np.asarray(rows, dtype=np.int64)
-        fields = {name: self._arrays[name][idx] for name in self._FIELDS}
-        return Linearisation(**fields, munition=tuple(self._munition[i] for i in idx.tolist()))
+        a = self._rows.arrays
+        return Linearisation(**{name: a[name][idx] for name in a},
+                             munition=self._rows.labels(idx))
 
     def made_s(self, rows: ArrayLike) -> NDArray[np.float64]:
         """When the linearisations at table rows were made."""
-        return self._made_s[np.asarray(rows, dtype=np.int64)]
-
-    def munition(self, rows: ArrayLike) -> list[str]:
-        """The assumed munition of the linearisations at table rows."""
-        return [self._munition[i] for i in np.asarray(rows, dtype=np.int64).tolist()]
+        return self._rows.written_s[np.asarray(rows, dtype=np.int64)]
 
     def drop(self, track_ids: ArrayLike) -> None:
         """Forget the linearisations of ``track_ids`` (ended tracks)."""
-        for t in np.ravel(track_ids):
-            r = self._row.pop(int(t), None)
-            if r is not None:
-                self._free.append(r)
+        self._rows.drop(track_ids)
 
 
 def _inverse(P: NDArray[np.float64]) -> NDArray[np.float64]:
