@@ -413,3 +413,45 @@ def test_builtin_scenario_confirms_rounds_with_four_detections(name: str) -> Non
     eligible, confirmed, _ = run_scenario(name)
     assert eligible > 0
     assert confirmed / eligible >= 0.99, (eligible, confirmed)
+
+
+def test_spatial_screen_never_drops_a_track_the_gate_would_accept(monkeypatch) -> None:
+    """The per-group screen (``Tracker._near``) is conservative: over a simulated run with
+    clutter, every track that passes the χ² gate of some plot of a group was in the screened
+    set, and the screen leaves tracks out (a search radar's group, clutter all over the sky,
+    keeps most tracks; a cued fire-control look keeps only the track it looked at)."""
+    from tests.test_engine import small_scenario
+
+    from counterram.engine import Engine
+    from counterram.sim import simulate
+
+    res = simulate(small_scenario(), seed=2)
+    engine = Engine.from_scenario(small_scenario())
+    tracker = engine.tracker
+    screen = Tracker._near
+    seen = {"groups": 0, "tracks": 0, "kept": 0, "missed": 0}
+
+    def checked(self, t, srow, z):
+        near = screen(self, t, srow, z)
+        tab = self.tracks
+        xp, Pp = self.filter.predict(tab.x, tab.P, t - tab.time_s)
+        doppler = np.isfinite(z[:, 3]) & self._has_doppler[srow]
+        d2 = self._distances(xp, Pp, z, srow, doppler)
+        limit = np.where(tab.status == TrackStatus.CONFIRMED, self._gate_limit.max(),
+                         self._tentative_limit.max())
+        gated = np.flatnonzero(np.any(d2 <= limit[:, None], axis=1))
+        seen["groups"] += 1
+        seen["tracks"] += len(tab)
+        seen["kept"] += near.size
+        seen["missed"] += np.setdiff1d(gated, near).size
+        return near
+
+    monkeypatch.setattr(Tracker, "_near", checked)
+    report = res.plots.report_time_s
+    step = res.step_s
+    for k in range(1, round(res.end_time_s / step) + 1):
+        now = k * step
+        tracker.step(now, res.plots.take(np.flatnonzero((report > now - step) & (report <= now))))
+    assert seen["groups"] > 100
+    assert seen["missed"] == 0
+    assert seen["kept"] < 0.9 * seen["tracks"]

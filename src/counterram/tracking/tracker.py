@@ -350,17 +350,22 @@ class Tracker:
         free = np.ones(m, dtype=bool)
         tab = self.tracks
         if len(tab):
-            xp, Pp = self.filter.predict(tab.x, tab.P, t - tab.time_s)
+            near = self._near(t, srow, z)
+            if near.size:
+                xp, Pp = self.filter.predict(tab.x[near], tab.P[near], t - tab.time_s[near])
+            else:
+                xp, Pp = tab.x[:0], tab.P[:0]
+            status = tab.status[near]
             doppler = np.isfinite(z[:, 3]) & self._has_doppler[srow]
-            d2 = self._distances(xp, Pp, z, srow, doppler)
+            d2 = self._distances(xp, Pp, z, srow, doppler) if near.size else np.zeros((0, m))
             gate_limit = self._gate_limit[doppler.view(np.int8)]
             tentative_limit = self._tentative_limit[doppler.view(np.int8)]
             chosen_t, chosen_p = [], []
-            for status, limit in (
+            for code, limit in (
                 (TrackStatus.CONFIRMED, gate_limit),
                 (TrackStatus.TENTATIVE, tentative_limit),
             ):
-                trk = np.flatnonzero(tab.status == status)
+                trk = np.flatnonzero(status == code)
                 cols = np.flatnonzero(free)
                 if trk.size == 0 or cols.size == 0:
                     continue
@@ -374,16 +379,17 @@ class Tracker:
                 free[cols[k]] = False
             x_now, P_now = xp, Pp
             if chosen_t:
-                ti = np.concatenate(chosen_t)
+                ni = np.concatenate(chosen_t)  # rows of the near tracks
                 pj = np.concatenate(chosen_p)
-            if chosen_t and ti.size:
+            if chosen_t and ni.size:
+                ti = near[ni]
                 rows = SensorRows(
                     np.broadcast_to(self.sensors.position_enu[srow], (ti.size, 3)),
                     np.broadcast_to(self.sensors.sigma[srow], (ti.size, 4)),
                 )
-                res = self.filter.update(xp[ti], Pp[ti], z[pj], rows)
+                res = self.filter.update(xp[ni], Pp[ni], z[pj], rows)
                 x_now, P_now = xp.copy(), Pp.copy()
-                x_now[ti], P_now[ti] = res.x, res.P
+                x_now[ni], P_now[ni] = res.x, res.P
                 tab.x[ti], tab.P[ti] = res.x, res.P
                 tab.time_s[ti] = t
                 tab.hits[ti] += 1
@@ -394,10 +400,44 @@ class Tracker:
                 tab.record_plot(ti, uid[pj])
                 self._plot_track[rows_in[pj]] = tab.track_id[ti]
                 self.counters["plots_used"] += int(ti.size)
-            self._maintain(t, x_now, P_now)
+            self._maintain(t, x_now, P_now, near)
         if np.any(free):
             keep = np.flatnonzero(free)
             self._initiate(t, srow, z[keep], rows_in[keep], uid[keep])
+
+    def _near(self, t: float, srow: int, z: np.ndarray) -> np.ndarray:
+        """Rows of the tracks that can pass the gate of at least one plot of a group: a cheap,
+        conservative screen so that only those are predicted, gated and updated.
+
+        A pair passes the χ² gate γ only if the position innovation e (ENU) satisfies
+        eᵀ (P_pos + C)⁻¹ e ≤ γ (the position part of the gated distance, C the plot's converted
+        covariance), hence |e| ≤ √γ (√tr P_pos + √tr C). The track's predicted position and the
+        square root of its predicted position variance are bounded without the filter:
+        p + v dt + a dt²/2 with its own acceleration, and √tr P_pp + |dt| √tr P_vv + √(q |dt|³)
+        (Minkowski), with a margin of 50 m + |a| dt² for the change of the acceleration over dt
+        and the linearised conversion.
+        """
+        tab = self.tracks
+        dt = t - tab.time_s
+        x = tab.x
+        a = self.motion.acceleration(x)
+        pos = x[:, :3] + x[:, 3:6] * dt[:, None] + 0.5 * a * (dt * dt)[:, None]
+        P = tab.P
+        sig = (np.sqrt(np.einsum("nii->n", P[:, :3, :3]))
+               + np.abs(dt) * np.sqrt(np.einsum("nii->n", P[:, 3:6, 3:6]))
+               + np.sqrt(self.config.process_noise_q * np.abs(dt) ** 3))
+        margin = 50.0 + np.linalg.norm(a, axis=1) * dt * dt
+        sensors = SensorRows(
+            np.broadcast_to(self.sensors.position_enu[srow], (z.shape[0], 3)),
+            np.broadcast_to(self.sensors.sigma[srow], (z.shape[0], 4)),
+        )
+        p_plot, C = meas.spherical_to_enu(z, sensors)
+        sig_plot = np.sqrt(np.einsum("nii->n", C))
+        root = np.sqrt(max(self._gate_limit.max(), self._tentative_limit.max()))
+        dist = np.linalg.norm(pos[:, None, :] - p_plot[None, :, :], axis=-1)
+        reach = root * (sig[:, None] + sig_plot[None, :]) + margin[:, None]
+        ok = np.all(np.isfinite(x), axis=1) & np.isfinite(dt)
+        return np.flatnonzero(~ok | np.any(dist <= reach, axis=1))
 
     def _distances(
         self, x: np.ndarray, P: np.ndarray, z: np.ndarray, srow: int, doppler: np.ndarray
@@ -434,10 +474,22 @@ class Tracker:
             d2[:, nd] = np.einsum("nmi,nij,nmj->nm", y3, Si3, y3)
         return d2
 
-    def _maintain(self, t: float, x_now: np.ndarray, P_now: np.ndarray) -> None:
-        """Confirm and delete at time ``t``; ``x_now``, ``P_now`` are the tracks at ``t``."""
+    def _maintain(
+        self, t: float, x_now: np.ndarray, P_now: np.ndarray, rows: np.ndarray | None = None
+    ) -> None:
+        """Confirm and delete at time ``t``; ``x_now``, ``P_now`` are the tracks at ``t`` (the
+        table's ``rows`` only, when given: the others are judged on time alone — missed looks,
+        coasting, confirmation window — and on their predicted position at the next full
+        maintenance)."""
         c = self.config
         tab = self.tracks
+        n = len(tab)
+        if rows is not None:
+            xs, Ps = x_now, P_now
+            x_now = np.zeros((n, xs.shape[1]))
+            P_now = np.zeros((n, *Ps.shape[1:]))
+            x_now[:, 2] = np.nan  # not judged on height or spread here
+            x_now[rows], P_now[rows] = xs, Ps
         pos_sigma = np.sqrt(np.linalg.eigvalsh(P_now[:, :3, :3])[:, -1])
         confirm, code = lifecycle_codes(
             tab,
@@ -452,6 +504,10 @@ class Tracker:
             max_position_sigma_m=c.max_position_sigma_m,
             ground_height_m=c.ground_height_m,
         )
+        if rows is not None:
+            judged = np.zeros(n, dtype=bool)
+            judged[rows] = True
+            confirm &= judged  # a confirmation comes with a plot: its track is near
         new = np.flatnonzero(confirm)
         if new.size:
             new = self._resolve_confirmations(new, x_now, P_now, code)
@@ -487,7 +543,9 @@ class Tracker:
             taken.append(i)
             used |= uids
         kept = np.array(taken, dtype=np.int64)
-        old = np.flatnonzero((tab.status == TrackStatus.CONFIRMED) & (code == 0))
+        old = np.flatnonzero(
+            (tab.status == TrackStatus.CONFIRMED) & (code == 0) & np.isfinite(x_now[:, 2])
+        )
         if old.size and kept.size:
             d = x_now[kept, None, :6] - x_now[None, old, :6]
             S = P_now[kept, None, :6, :6] + P_now[None, old, :6, :6]
