@@ -295,3 +295,11 @@ def test_local_search_memory_is_linear_in_guns_times_threats() -> None:
         tracemalloc.stop()
     # the former move/swap scoring needed ~18 B per (gun, gun, threat, threat): ~180 GB here
     assert peak <= 40 * n_guns * n_threats * 8
+
+
+def test_no_threats_gives_the_empty_assignment_from_every_solver() -> None:
+    p, v, c = np.zeros((2, 0)), np.zeros(0), [3, 1]
+    for solve in (exact_assignment, greedy_assignment, milp_assignment):
+        a = solve(p, v, c)
+        assert a.counts.shape == (2, 0)
+        assert a.expected_surviving_value == 0.0 and a.order == ()

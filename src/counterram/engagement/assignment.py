@@ -955,6 +955,8 @@ def exact_assignment(
     """
     p, v, c, m = _validate(kill_prob, values, capacity, max_per_pair)
     n_guns, n_threats = p.shape
+    if n_threats == 0:  # nothing to shoot at: the empty assignment is the only one
+        return Assignment(np.zeros((n_guns, 0), dtype=np.int64), np.ones(0), 0.0, ())
     total = int(np.prod([float(_count_allocations(int(c[i]), m[i])) for i in range(n_guns)]))
     if total > max_enumeration:
         raise ValueError(
