@@ -23,6 +23,8 @@ linearly from launch to burnout mass; classical RK4.
 from __future__ import annotations
 
 import math
+import types
+from typing import Any
 
 import numba as nb
 import numpy as np
@@ -568,8 +570,21 @@ def _fly_adaptive(
 fly_adaptive_kernel = nb.njit(cache=True, error_model="numpy")(_fly_adaptive)
 """Serial build: for small batches (one round of fire control, a few sigma points)."""
 
+
+
+def _renamed(func: Any, name: str) -> Any:
+    """The same Python function under another name. numba's on-disk cache files are named after
+    the function (qualified name and first line), so two builds of one function with different
+    flags would read and overwrite each other's cache entry; a twin under its own name keeps
+    them apart."""
+    twin = types.FunctionType(func.__code__, func.__globals__, name, func.__defaults__,
+                              func.__closure__)
+    twin.__qualname__ = name
+    return twin
+
+
 fly_adaptive_kernel_parallel = nb.njit(cache=True, error_model="numpy", parallel=True)(
-    _fly_adaptive
+    _renamed(_fly_adaptive, "_fly_adaptive_parallel")
 )
 """Threaded build (one body per iteration of a parallel loop): for large batches. Starting the
 thread pool costs milliseconds per call, so :func:`counterram.physics.trajectory.fly` uses it
