@@ -23,6 +23,7 @@ from counterram.engagement.collateral import (
     gaussian_polygon_probability,
     self_destruct_fragments,
 )
+from counterram.engagement.polygon_mass import PolygonEdges, gaussian_masses
 from counterram.physics.atmosphere import Atmosphere
 from counterram.physics.catalogue import load_catalogue
 from counterram.physics.trajectory import Projectiles, fly, launch_state
@@ -188,3 +189,22 @@ def test_bad_input_names_the_field() -> None:
         DebrisModel(n_pieces=0)
     with pytest.raises(ValueError, match="polygon"):
         gaussian_polygon_probability([[0.0, 0.0]], np.eye(2)[None], "box")
+
+
+def test_gaussian_masses_many_polygons_in_one_call_match_closed_form() -> None:
+    # axis-aligned ellipses against several rectangles at once (one far away, one whose corner
+    # is the mean): each entry the product of normal CDF differences
+    boxes = [(-20, -10, 30, 40), (0, 0, 5, 5), (5000, 5000, 5100, 5100), (-3, 1, 60, 2)]
+    means = np.array([[10.0, 5.0], [0.0, 0.0], [100.0, 0.0], [-20.0, -10.0], [0.001, 39.99]])
+    sig = np.array([[20.0, 10.0], [3.0, 1.0], [50.0, 50.0], [1.0, 1.0], [7.0, 2.0]])
+    cov = np.zeros((5, 2, 2))
+    cov[:, 0, 0], cov[:, 1, 1] = sig[:, 0] ** 2, sig[:, 1] ** 2
+    p = gaussian_masses(means, cov, PolygonEdges.of([box(*b) for b in boxes]))
+    ref = np.stack([
+        (norm.cdf((x1 - means[:, 0]) / sig[:, 0]) - norm.cdf((x0 - means[:, 0]) / sig[:, 0]))
+        * (norm.cdf((y1 - means[:, 1]) / sig[:, 1]) - norm.cdf((y0 - means[:, 1]) / sig[:, 1]))
+        for x0, y0, x1, y1 in boxes
+    ], axis=1)
+    assert p.shape == (5, 4)
+    np.testing.assert_allclose(p, ref, atol=1e-13)
+    assert np.all(p[:, 2] == 0.0)  # beyond the 8.5-sigma screen

@@ -300,3 +300,27 @@ def test_one_pass_sampled_flight_equals_two_passes(monkeypatch) -> None:
             assert np.array_equal(one.samples, two.samples, equal_nan=True)
             assert np.array_equal(one.samples_t, two.samples_t)
             assert np.array_equal(one.impact_state, two.impact_state, equal_nan=True)
+
+
+def test_fly_samples_from_a_later_time_on_one_grid() -> None:
+    # bodies of different ages sampled on a common grid from "now": each sample equals the
+    # plain flight's sample at the same elapsed time (both are Hermite samples of one integration)
+    cat = load_catalogue()
+    names = [m.name for m in cat if m.kind != "interceptor"][:3]
+    bodies = Projectiles.from_munitions([cat.get(n) for n in names])
+    x0 = np.array([[0, 0, 1000, 100, 50, 200.0], [0, 0, 500, -80, 20, 150.0],
+                   [100, 0, 2000, 50, 50, 0.0]])
+    late = np.array([0.1, 0.35, 0.6])
+    f = fly(x0, bodies, sample_dt_s=0.25, sample_from_s=late, sample_span_s=10.0)
+    assert f.samples.shape == (3, 41, 6)
+    for n in range(3):
+        fine = fly(x0[n : n + 1], bodies.take([n]), sample_dt_s=0.05)
+        k = np.round((late[n] + f.samples_t) / 0.05).astype(int)
+        ok = k < fine.samples.shape[1]
+        np.testing.assert_allclose(f.samples[n, ok], fine.samples[0, k[ok]], atol=1e-6)
+    plain = fly(x0, bodies)
+    np.testing.assert_allclose(f.impact_state, plain.impact_state, atol=1e-9)
+    with pytest.raises(ValueError, match="sample_from_s"):
+        fly(x0, bodies, sample_dt_s=0.25, sample_from_s=-1.0)
+    with pytest.raises(ValueError, match="adaptive"):
+        fly(x0, bodies, sample_dt_s=0.25, sample_from_s=late, method="rk4")

@@ -87,14 +87,20 @@ from counterram.events import (
 )
 from counterram.geo import Site
 from counterram.physics.atmosphere import Atmosphere
-from counterram.physics.catalogue import Catalogue, load_catalogue
+from counterram.physics.catalogue import Catalogue, Munition, load_catalogue
 from counterram.physics.wind import CALM, Wind
 from counterram.prediction.classify import classify, rebase_drag_scale, threat_candidates
 from counterram.prediction.ellipse import error_ellipse
-from counterram.prediction.impact import GroundPrediction, impact_points, impact_sigma_flights
+from counterram.prediction.impact import (
+    GroundPrediction,
+    flight_impacts,
+    impact_points,
+    impact_sigma_flights,
+    state_flights,
+)
 from counterram.prediction.incremental import IncrementalPredictor, ReflightPolicy
 from counterram.prediction.origin import origin_sigma_flights
-from counterram.prediction.tables import GroundPredictionTable
+from counterram.prediction.tables import GroundPredictionTable, PathTable
 from counterram.sensors.plots import PlotBatch, SensorInfo
 from counterram.sensors.radar import Cues
 from counterram.tracking.lifecycle import TrackStatus
@@ -259,6 +265,13 @@ class Engine:
         motion = self.tracker.motion
         self._impacts = IncrementalPredictor(cfg.impact_reflight, motion.transition_jacobian)
         self._latest_impact = GroundPredictionTable()
+        self._paths: PathTable | None = None
+        """Each track's path as its centre prediction flew it, on fire control's grid (when the
+        two agree on the ground height), so that the engage stage does not fly it again."""
+        fc = self.fire_control
+        if fc is not None and fc.config.ground_height_m == cfg.tracker.ground_height_m:
+            dt, span = fc.path_grid()
+            self._paths = PathTable(dt, span + cfg.step_s)  # still whole one step later
         self._sensor_ids = np.array(sorted(s.sensor_id for s in self.sensors), dtype=np.int64)
         self._tracks: dict[int, _TrackMemo] = {}
         self._ended: set[int] = set()
@@ -525,8 +538,8 @@ class Engine:
             t, np.array(ids), x, P, ts, names,
             lambda r: impact_sigma_flights(xb[r], P[r], ts[r], [munitions[k] for k in r],
                                            rtol=cfg.prediction_rtol, **env),
-            lambda r: impact_points(xb[r], ts[r], [munitions[k] for k in r],
-                                    rtol=cfg.prediction_rtol, **env),
+            lambda r: self._centre_impacts(t, np.asarray(ids)[r], xb[r], ts[r],
+                                           [munitions[k] for k in r], env),
         )
         confirmed = np.array([m.confirmed for m in memos])
         may_warn, _ = cfg.policy.select(t, impact, confirmed)
@@ -553,6 +566,22 @@ class Engine:
             for k in origin_rows:
                 memos[k].origin_s = t
         return ids
+
+    def _centre_impacts(
+        self, t: float, ids: np.ndarray, xb: np.ndarray, ts: np.ndarray,
+        munitions: list[Munition], env: dict[str, Any],
+    ) -> np.ndarray:
+        """Impact points of tracks' centre states; with a path table, the same flights sampled
+        on fire control's grid from ``t`` and kept for the engage stage."""
+        rtol = self.config.prediction_rtol
+        if self._paths is None:
+            return impact_points(xb, ts, munitions, rtol=rtol, **env)
+        flight = state_flights(
+            xb, ts, munitions, rtol=rtol, sample_dt_s=self._paths.dt_s,
+            sample_from_s=np.maximum(t - ts, 0.0), sample_span_s=self._paths.span_s, **env,
+        )
+        self._paths.put(ids, t, ts, flight.samples)
+        return flight_impacts(flight)
 
     def _geodetic(self, en: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         lat, lon, _ = self.site.from_site(en[:, 0], en[:, 1], 0.0)
@@ -657,6 +686,8 @@ class Engine:
                 self._tracks.pop(tid, None)
             self._impacts.drop(ended)
             self._latest_impact.drop(ended)
+            if self._paths is not None:
+                self._paths.drop(ended)
             self._ended.clear()
 
     def _warning_event(self, r: wn.WarningRecord) -> Event:
@@ -695,12 +726,16 @@ class Engine:
             )
             xb = np.stack([m.x for m in memos])
             xb[:, 6] += np.array([m.beta_offset for m in memos])
+            state_s = np.array([m.state_time_s for m in memos])
+            path = has_path = None
+            if self._paths is not None:
+                dt, span = fc.path_grid()
+                path, has_path = self._paths.get(
+                    ids, t, state_s, int(np.floor(span / dt + 1e-9)) + 1
+                )
             tracks = TrackStates(
-                np.array(ids, dtype=np.int64),
-                np.array([m.state_time_s for m in memos]),
-                xb,
-                np.stack([m.P for m in memos]),
-                tuple(m.munition for m in memos),
+                np.array(ids, dtype=np.int64), state_s, xb, np.stack([m.P for m in memos]),
+                tuple(m.munition for m in memos), path=path, has_path=has_path,
             )
         else:
             threats = evaluate_threats(

@@ -17,11 +17,12 @@ turns both into fire orders, one plan per call, for all guns and threats at once
    (:meth:`FireControl.end_tracks`). No gun fires at a held track, so no burst goes at a round
    already killed, and never two guns at one round at once.
 1. **Candidates.** Tracks that threat evaluation engages (:mod:`counterram.engagement.threat`)
-   and that are not held. Each track's state is moved to ``now`` with its munition's drag
-   (``propagate``; β = log drag scale relative to the munition).
-2. **Windows.** Each threat's path is flown once (``grid_step_s`` samples up to ``horizon_s``,
-   plus the round's longest flight); fire times at which the threat is down, below the lowest
-   engagement height or out of reach are dropped at once, the rest sampled every
+   and that are not held.
+2. **Windows.** Each threat's path is flown once from its track's state, with its munition's
+   drag (β = log drag scale relative to the munition), and sampled every ``grid_step_s`` from
+   ``now`` up to ``horizon_s`` plus the round's longest flight; fire times at which the threat
+   is down, below the lowest engagement height or out of reach are dropped at once, the rest
+   sampled every
    ``grid_step_s`` for the ``fine_span_s`` after the gun is free and every ``coarse_step_s``
    beyond. Every (threat, fire time) is solved on the flown path with the gun's firing table
    (:func:`~counterram.engagement.intercept.solve_intercept_on_path`,
@@ -32,7 +33,8 @@ turns both into fire orders, one plan per call, for all guns and threats at once
    usable when nothing is flagged and the gun can be there: free time + reaction + slew from its
    current pointing.
 3. **Kill probability.** For every usable fire time, the burst kill probability of the gun's
-   kill model (:func:`~counterram.engagement.lethality.burst_pk`: the threat's presented area
+   kill model (:func:`~counterram.engagement.lethality.burst_pk`, compiled for the batch in
+   :mod:`~counterram.engagement.candidate_pk`: the threat's presented area
    × P(defeat | hit) by default, or a lethal radius) with a shared bias: dispersion σ_d = slant
    range × dispersion, bias covariance = fire-control error (σ_fc × range per axis) plus the
    track's position covariance at the intercept projected on the miss plane
@@ -75,19 +77,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from counterram.engagement.candidate_pk import candidate_bias_covariance, candidate_burst_pk
 from counterram.engagement.collateral import (
     FallingDebris,
     PopulatedArea,
     debris_footprint,
     dud_round_impacts,
     expected_casualties,
-    gaussian_polygon_probability,
+    gaussian_polygon_probabilities,
     self_destruct_fragments,
 )
 from counterram.engagement.config import Gun, in_no_fire_sector
@@ -99,13 +102,14 @@ from counterram.engagement.intercept import (
     apply_window_limits,
     solve_intercept_on_path,
 )
-from counterram.engagement.lethality import bias_covariance, burst_pk
+from counterram.engagement.lethality import presented_length_m
+from counterram.engagement.polygon_mass import floor_covariance
 from counterram.engagement.schedule import plan_bursts
-from counterram.engagement.threat import ThreatAssessment, floor_covariance
+from counterram.engagement.threat import ThreatAssessment
 from counterram.events import EngagementOrdered, GunStatus
 from counterram.physics.atmosphere import STANDARD, Atmosphere
 from counterram.physics.catalogue import Munition, load_catalogue
-from counterram.physics.trajectory import Projectiles, acceleration, fly, propagate
+from counterram.physics.trajectory import Projectiles, acceleration, fly
 from counterram.physics.wind import CALM, Wind
 
 __all__ = [
@@ -143,6 +147,10 @@ class TrackStates:
     P: NDArray[np.float64]
     munition: tuple[str, ...]
     time_since_launch_s: NDArray[np.float64] | None = None
+    path: NDArray[np.float64] | None = None
+    """Optional (N, K, 6): each track's path already flown on :meth:`FireControl.path_grid`
+    from the plan's ``now`` (rows where ``has_path`` is False are ignored)."""
+    has_path: NDArray[np.bool_] | None = None
 
     def __post_init__(self) -> None:
         n = np.asarray(self.track_id).shape[0]
@@ -164,6 +172,13 @@ class TrackStates:
             np.full(n, BURNT_OUT_S) if tsl is None
             else np.broadcast_to(np.asarray(tsl, dtype=float), (n,)).copy(),
         )
+        if self.path is not None:
+            path = np.asarray(self.path, dtype=float)
+            has = np.asarray(self.has_path, dtype=bool).reshape(n)
+            if path.ndim != 3 or path.shape[0] != n or path.shape[2] != 6:
+                raise ValueError(f"TrackStates: path must be ({n}, K, 6); got {path.shape}")
+            object.__setattr__(self, "path", path)
+            object.__setattr__(self, "has_path", has)
 
     def __len__(self) -> int:
         return int(self.track_id.shape[0])
@@ -188,14 +203,13 @@ class FireControlConfig:
     min_pk: float = 0.01
     plan_horizon_s: float = 5.0
     ground_height_m: float = 0.0
-    max_step_s: float = 0.02
     path_rtol: float = 1e-8
     collateral: bool = True
     lethal_area_ref_m2: float = 300.0
     lethal_area_ref_mass_kg: float = 4.5
 
     def __post_init__(self) -> None:
-        for name in ("horizon_s", "grid_step_s", "coarse_step_s", "max_step_s", "plan_horizon_s",
+        for name in ("horizon_s", "grid_step_s", "coarse_step_s", "plan_horizon_s",
                      "path_rtol",
                      "lethal_area_ref_m2", "lethal_area_ref_mass_kg"):
             v = getattr(self, name)
@@ -385,6 +399,7 @@ class FireControl:
         """Track id → the track's latest burst, while it is under fire or being assessed."""
         self.fired_at: set[int] = set()
         """Tracks fired at so far (a further burst at one is a second burst)."""
+        self._path_grid: tuple[float, float] | None = None
 
     # ------------------------------------------------------------------------------------
     def initial_status(self, time_s: float = 0.0) -> list[GunStatus]:
@@ -417,6 +432,15 @@ class FireControl:
         if rows.size:
             orders, holds, waiting = self._plan_threats(now, threats, rows, tracks, trow)
         return orders, self._status_events(now, orders, holds, waiting)
+
+    def path_grid(self) -> tuple[float, float]:
+        """(Sample interval, span) of the threat paths a plan samples from its ``now``: paths
+        flown elsewhere on this grid (``TrackStates.path``) are used instead of flying them."""
+        if self._path_grid is None:
+            tail = max((self._table(g).max_tof_s for g in self.guns), default=0.0)
+            cfg = self.config
+            self._path_grid = (cfg.grid_step_s, cfg.horizon_s + tail + cfg.grid_step_s)
+        return self._path_grid
 
     def _table(self, gun: Gun) -> FiringTable:
         """The firing table of a gun's round in this site's air (built once, then shared)."""
@@ -464,7 +488,8 @@ class FireControl:
     ) -> tuple[list[FireOrder], dict[int, str], set[int]]:
         cfg = self.config
         J = rows.size
-        munitions = [self.catalogue.get(tracks.munition[r]) for r in trow]
+        by_name = {n: self.catalogue.get(n) for n in {tracks.munition[r] for r in trow}}
+        munitions = [by_name[tracks.munition[r]] for r in trow]
         x = tracks.x[trow]
         P = tracks.P[trow]
         t_state = tracks.time_s[trow]
@@ -472,32 +497,39 @@ class FireControl:
         scale = np.exp(np.clip(x[:, 6], -3.0, 3.0))
         bodies = Projectiles.from_munitions(munitions, drag_scale=scale)
         dt_now = now - t_state
-        x_now = propagate(
-            x[:, :6], bodies, dt_now, atmosphere=self.atmosphere, wind=self.wind,
-            time_since_launch_s=tsl, max_step_s=cfg.max_step_s,
-        )
-        tsl_now = tsl + dt_now
-        no_drag = Projectiles.from_munitions(munitions, drag_scale=0.0)
+        no_drag = replace(bodies, drag_scale=np.zeros(J))
         a_d = acceleration(x[:, :6], bodies, time_since_launch_s=tsl, atmosphere=self.atmosphere,
                            wind=self.wind) - acceleration(
             x[:, :6], no_drag, time_since_launch_s=tsl, atmosphere=self.atmosphere, wind=self.wind)
         horizon = min(cfg.horizon_s, float(np.nanmax(threats.impact_time_s[rows])) - now)
         if not horizon > 0:
             return [], {}, set()
-        # every threat's predicted path on the fire-time grid (NaN once down), flown once and
-        # long enough for the last fire time's round to reach it
+        # every threat's predicted path on the fire-time grid from now (NaN once down), flown
+        # once from the track's state and long enough for the last fire time's round to reach it
         tables = [self._table(g) for g in self.guns]
-        tail = max(t.max_tof_s for t in tables)
-        path = fly(
-            x_now, bodies, atmosphere=self.atmosphere, wind=self.wind,
-            time_since_launch_s=tsl_now, ground_height_m=cfg.ground_height_m,
-            sample_dt_s=cfg.grid_step_s, max_time_s=horizon + tail, rtol=cfg.path_rtol,
-        )
-        path_t, path_x = path.samples_t, path.samples  # (K', ...) beyond the horizon too
+        span = horizon + max(t.max_tof_s for t in tables) + cfg.grid_step_s
+        k_path = int(np.floor(span / cfg.grid_step_s + 1e-9)) + 1
+        path_t = np.arange(k_path) * cfg.grid_step_s
+        path_x = np.full((J, k_path, 6), np.nan)
+        own = np.arange(J)
+        if tracks.path is not None and tracks.path.shape[1] >= k_path:
+            given = tracks.has_path[trow]  # type: ignore[index]
+            path_x[given] = tracks.path[trow[given], :k_path]
+            own = np.flatnonzero(~given)
+        if own.size:
+            path_x[own] = fly(
+                x[own, :6], bodies.take(own), atmosphere=self.atmosphere, wind=self.wind,
+                time_since_launch_s=tsl[own], ground_height_m=cfg.ground_height_m,
+                sample_dt_s=cfg.grid_step_s, sample_from_s=np.maximum(dt_now[own], 0.0),
+                sample_span_s=path_t[-1], max_time_s=float(np.max(dt_now[own])) + span,
+                rtol=cfg.path_rtol,
+            ).samples
         on_grid = path_t <= horizon + 1e-9
         grid, samples = path_t[on_grid], path_x[:, on_grid]  # fire times (K,), (J, K, 6)
         stride = max(1, round(cfg.coarse_step_s / cfg.grid_step_s))
         coarse = np.arange(grid.size) % stride == 0
+        speed = np.sqrt(np.einsum("jki,jki->jk", samples[..., 3:6], samples[..., 3:6]))
+        body_rows: dict[str, NDArray[np.float64]] = {}
 
         windows: dict[int, InterceptSolution] = {}
         no_fire_only: dict[int, int] = {}
@@ -511,7 +543,6 @@ class FireControl:
             # engagement height and within reach (range + its own travel during the longest
             # round flight) are solved
             rel = samples[..., 0:3] - gun.position_enu
-            speed = np.linalg.norm(samples[..., 3:6], axis=-1)
             reach = gun.limits.max_range_m + speed * gun.self_destruct_s + 50.0
             # fine grid for the next fine_span_s after the gun is free, coarse beyond
             sampled = coarse | (grid <= start + cfg.fine_span_s)
@@ -520,7 +551,7 @@ class FireControl:
                     (grid[None, :] >= start - 1e-9)
                     & sampled[None, :]
                     & (samples[..., 2] - cfg.ground_height_m >= gun.limits.min_altitude_m)
-                    & (np.linalg.norm(rel, axis=-1) <= reach)
+                    & (np.einsum("jki,jki->jk", rel, rel) <= reach * reach)
                 )
             jj, kk = np.nonzero(screen)
             if jj.size == 0:
@@ -557,17 +588,22 @@ class FireControl:
             if u.size == 0:
                 continue
             rng_m = sol.slant_range_m[u]
-            aim = sol.aim_unit[u]
+            aim = _unit_vectors(sol.azimuth_rad[u], sol.elevation_rad[u])
             ju = jj[u]
             # the track as well known at the fire time as it is now (it is updated until the
             # burst leaves, usually better): carried over the track's age and the round's flight
             # only, so that the fire time is chosen on geometry, not on prediction growth
             dt_int = sol.round_tof_s[u] + now - t_state[ju]
-            pos_cov = position_covariance_at(P[ju], dt_int, a_d[ju])
-            bcov = bias_covariance(aim, rng_m, gun.fire_control_sigma_rad, pos_cov)
+            bcov = candidate_bias_covariance(aim, rng_m, gun.fire_control_sigma_rad, P, ju,
+                                             dt_int, a_d)
             sd = rng_m * gun.dispersion_rad
-            pk = burst_pk(gun.config.kill_model, gun.rounds_per_burst, sd, bcov, aim,
-                          sol.threat_velocity_enu[u], [munitions[j] for j in ju])
+            model = gun.config.kill_model
+            if model not in body_rows:
+                body_rows[model] = _kill_model_rows(model, munitions)
+            body = body_rows[model][ju]
+            pk = candidate_burst_pk(gun.config.kill_model, gun.rounds_per_burst, sd, bcov, aim,
+                                    sol.threat_velocity_enu[u], body[:, 0], body[:, 1],
+                                    body[:, 2])
             spacing = gun.burst_s + sol.round_tof_s[u] + cfg.look_s
             cand.append((np.full(u.size, i), u, ju, grid[kk[u]], pk, spacing, bcov, sd))
 
@@ -704,10 +740,10 @@ class FireControl:
         lethal_area = threat_lethal_area_m2(munition, cfg)
         mu = threats.impact_en[row][None]
         cov = floor_covariance(threats.impact_cov_en[row][None].copy(), 1.0)
-        in_areas = sum(
-            float(gaussian_polygon_probability(mu, cov, a.polygon)[0]) * a.density_per_m2
-            for a in self.populated_areas
-        )
+        in_areas = float(
+            gaussian_polygon_probabilities(mu, cov, [a.polygon for a in self.populated_areas])[0]
+            @ np.array([a.density_per_m2 for a in self.populated_areas])
+        ) if self.populated_areas else 0.0
         averted = pk * lethal_area * (in_areas + self.background_density_per_km2 * 1e-6)
         return float(e_c), float(averted)
 
@@ -746,6 +782,34 @@ class FireControl:
                 out.append(GunStatus(time_s=now, gun=g.name, state=state, magazine=st.magazine,
                                      hold_reason=reason))
         return out
+
+
+def _unit_vectors(azimuth_rad: NDArray[np.float64],
+                  elevation_rad: NDArray[np.float64]) -> NDArray[np.float64]:
+    """ENU unit vectors (N, 3) of compass azimuths and elevations (N,)."""
+    ce = np.cos(elevation_rad)
+    out = np.empty((azimuth_rad.shape[0], 3))
+    out[:, 0] = ce * np.sin(azimuth_rad)
+    out[:, 1] = ce * np.cos(azimuth_rad)
+    out[:, 2] = np.sin(elevation_rad)
+    return out
+
+
+def _kill_model_rows(kill_model: str, munitions: Sequence[Munition]) -> NDArray[np.float64]:
+    """Per threat (J, 3): the kill model's value (P(defeat | hit), or the lethal radius), the
+    body diameter and the silhouette length."""
+    field = "lethal_radius_m" if kill_model == "lethal_radius" else "defeat_given_hit"
+    seen: dict[int, tuple[float, float, float]] = {}
+    rows = []
+    for m in munitions:
+        row = seen.get(id(m))
+        if row is None:
+            value = getattr(m, field)
+            if value is None:
+                raise ValueError(f"{m.name} has no {field} (not a threat?)")
+            row = seen[id(m)] = (float(value), float(m.diameter_m), presented_length_m(m))
+        rows.append(row)
+    return np.array(rows, dtype=float).reshape(len(rows), 3)
 
 
 def _slew_toward(

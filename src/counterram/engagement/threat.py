@@ -11,7 +11,8 @@ For each track with a predicted impact (Gaussian mean and 2×2 covariance on the
 V_a > 0):
 
 * ``P_a`` = probability that the impact falls inside the asset's polygon — the Gaussian's mass in
-  the polygon, exact (:func:`counterram.engagement.collateral.gaussian_polygon_probability`);
+  the polygon, exact (:func:`counterram.engagement.polygon_mass.gaussian_masses`, all assets in
+  one call);
   each axis of the covariance is floored at ``min_sigma_m`` so that a collapsed ellipse keeps a
   well-defined probability;
 * the **threatened asset** is the one with the largest expected loss V_a·P_a;
@@ -34,13 +35,13 @@ is weighed by fire control (:mod:`counterram.engagement.fire_control`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from shapely.geometry import MultiPolygon, Polygon
 
-from counterram.engagement.collateral import gaussian_polygon_probability
+from counterram.engagement.polygon_mass import PolygonEdges, floor_covariance, gaussian_masses
 
 __all__ = [
     "DefendedAssets",
@@ -79,6 +80,8 @@ class DefendedAssets:
     names: tuple[str, ...]
     polygons: tuple[Polygon | MultiPolygon, ...]
     values: NDArray[np.float64]
+    edges: PolygonEdges = field(init=False, repr=False, compare=False)
+    """The polygons' edges, flattened once for :func:`gaussian_masses`."""
 
     def __post_init__(self) -> None:
         v = np.asarray(self.values, dtype=float)
@@ -90,6 +93,7 @@ class DefendedAssets:
             if not isinstance(poly, (Polygon, MultiPolygon)) or poly.is_empty:
                 raise ValueError(f"defended asset {name!r}: polygon must be a non-empty polygon")
         object.__setattr__(self, "values", v)
+        object.__setattr__(self, "edges", PolygonEdges.of(self.polygons))
 
     def __len__(self) -> int:
         return len(self.names)
@@ -165,23 +169,6 @@ class ThreatAssessment:
         return int(hits[0]) if hits.size else -1
 
 
-def floor_covariance(cov_en: NDArray[np.float64], min_sigma_m: float) -> NDArray[np.float64]:
-    """Symmetrised 2×2 covariances with each axis ≥ min_sigma_m² and det ≥ min_sigma_m⁴ (the
-    correlation is shrunk where needed), so every ellipse is proper."""
-    c = 0.5 * (cov_en + np.swapaxes(cov_en, -1, -2))
-    s2 = min_sigma_m**2
-    c[..., 0, 0] = np.maximum(c[..., 0, 0], s2)
-    c[..., 1, 1] = np.maximum(c[..., 1, 1], s2)
-    limit = c[..., 0, 0] * c[..., 1, 1] - s2**2
-    off = c[..., 0, 1]
-    too_big = off**2 > limit
-    shrink = np.sqrt(np.clip(limit / np.where(too_big, off**2, 1.0), 0.0, 1.0))
-    off = np.where(too_big, off * shrink, off)
-    c[..., 0, 1] = off
-    c[..., 1, 0] = off
-    return c
-
-
 def evaluate_threats(
     now_s: float,
     track_id: ArrayLike,
@@ -211,9 +198,8 @@ def evaluate_threats(
         ok &= np.asarray(valid, dtype=bool).reshape(n)
     prob = np.zeros((n, len(assets)))
     if ok.any() and len(assets):
-        c = floor_covariance(cov[ok], cfg.min_sigma_m)
-        for a, poly in enumerate(assets.polygons):
-            prob[ok, a] = gaussian_polygon_probability(mu[ok], c, poly)
+        prob[ok] = gaussian_masses(mu[ok], floor_covariance(cov[ok], cfg.min_sigma_m),
+                                   assets.edges)
     loss = prob * assets.values[None, :]
     if len(assets):
         best = np.argmax(loss, axis=1)

@@ -412,15 +412,16 @@ def _fly_adaptive(
     impact_state,
     apex,
     apex_elapsed,
+    sample_t0,
     samples,
     last_time,
 ):
     """Adaptive counterpart of :func:`fly_kernel` (compiled twice below, serial and threaded):
     each body integrated with Dormand–Prince 5(4)
     until it descends through its ground height. Steps end exactly at motor burnout; the ground
-    crossing is found by Newton iteration on partial Dormand–Prince steps; samples every
-    ``sample_dt`` (if ``samples`` has room) and the apex come from cubic Hermite interpolation.
-    ``last_time[n]`` is the elapsed time at which body n stopped."""
+    crossing is found by Newton iteration on partial Dormand–Prince steps; samples at elapsed
+    times ``sample_t0[n] + k sample_dt`` (if ``samples`` has room) and the apex come from cubic
+    Hermite interpolation. ``last_time[n]`` is the elapsed time at which body n stopped."""
     n_samples = samples.shape[1]
     for n in nb.prange(x0.shape[0]):
         p = props[n]
@@ -438,9 +439,11 @@ def _fly_adaptive(
         top_t = 0.0
         impact_elapsed[n] = np.nan
         impact_state[n, :] = np.nan
-        next_sample = 1
-        if n_samples > 0:
+        t_first = sample_t0[n]
+        next_sample = 0
+        if n_samples > 0 and t_first == 0.0:
             samples[n, 0, :] = y
+            next_sample = 1
         powered = p[P_THRUST] > 0.0
         need_f0 = True
         phase = False
@@ -543,7 +546,7 @@ def _fly_adaptive(
             # samples inside the step
             if n_samples > 0:
                 while next_sample < n_samples:
-                    t_s = next_sample * sample_dt * direction
+                    t_s = (t_first + next_sample * sample_dt) * direction
                     theta = (t_s - elapsed) / h_eff
                     if theta > 1.0 + 1e-12:
                         break

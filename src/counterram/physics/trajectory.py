@@ -221,7 +221,8 @@ class Flight:
     """Result of :func:`fly` for N bodies (NaN where a body did not reach the ground in time).
 
     ``samples[n, k]`` is body n's state at ``t0_s[n] + samples_t[k]`` (``samples_t`` is negative
-    for a backward flight), NaN after the body reached the ground.
+    for a backward flight), plus the ``sample_from_s[n]`` :func:`fly` was given, NaN after the
+    body reached the ground.
     """
 
     start_state: np.ndarray
@@ -272,6 +273,8 @@ def fly(
     rtol: float | None = None,
     max_step_s: float = 2.0,
     dt_s: float = 0.02,
+    sample_from_s: ArrayLike = 0.0,
+    sample_span_s: float | None = None,
 ) -> Flight:
     """Integrate N bodies from ``state0`` (N, 6) until each crosses the ground.
 
@@ -290,6 +293,11 @@ def fly(
     ``method="rk4"``: classical RK4 with the fixed step ``dt_s`` (shortened slightly so that the
     sample interval is a whole number of steps) — the reference the adaptive method is tested
     against.
+
+    Adaptive flights may start their samples later and stop them earlier: body n is sampled at
+    ``sample_from_s[n] + samples_t`` after its start (≥ 0 each; e.g. ``now − t0`` puts every
+    body's samples on one grid from ``now``), and with ``sample_span_s`` only ``samples_t`` up to
+    that span are kept (the flights still run to the ground).
     """
     x0 = np.array(np.atleast_2d(np.asarray(state0, dtype=float)), dtype=float, order="C")
     n = x0.shape[0]
@@ -302,6 +310,13 @@ def fly(
     if sample_dt_s is not None and not sample_dt_s > 0:
         raise ValueError(f"sample_dt_s must be positive, got {sample_dt_s!r}")
     t0 = _rows(t0_s, n)
+    first = _rows(sample_from_s, n)
+    if not (np.all(np.isfinite(first)) and np.all(first >= 0)):
+        raise ValueError("sample_from_s must be finite and >= 0")
+    if (np.any(first > 0) or sample_span_s is not None) and method != "adaptive":
+        raise ValueError("sample_from_s and sample_span_s need method='adaptive'")
+    if sample_span_s is not None and not (sample_span_s >= 0 and np.isfinite(sample_span_s)):
+        raise ValueError(f"sample_span_s must be a finite number >= 0, got {sample_span_s!r}")
     common = (
         x0,
         _rows(time_since_launch_s, n),
@@ -367,27 +382,35 @@ def fly(
                 impact_state,
                 apex,
                 apex_elapsed,
+                first,
                 samples,
                 last_time,
             )
 
         reach = max_time_s + max_step_s  # the last step may end past max_time_s
+        if sample_span_s is not None and sample_dt_s is not None:
+            # a fixed span of samples: one pass, every sample the flights reach, NaN beyond
+            k = int(np.floor(sample_span_s / sample_dt_s + 1e-9)) + 1
+            samples = np.full((n, k, 6), np.nan)
+            run(samples)
+            return Flight(x0, t0, t0 + elapsed, impact_state, apex, t0 + apex_elapsed,
+                          np.arange(k) * (-sample_dt_s if backward else sample_dt_s), samples)
         if sample_dt_s is not None and n * (reach / sample_dt_s + 2) <= _ONE_PASS_SAMPLES:
             # short horizon: room for every sample up to max_time_s, one pass, then trimmed
             k_max = int(np.floor(reach / sample_dt_s + 1e-9)) + 2
             samples = np.full((n, k_max, 6), np.nan)
             run(samples)
-            longest = float(last_time.max(initial=0.0))
-            k = min(k_max, int(np.floor(longest / sample_dt_s + 1e-9)) + 1)
+            longest = float((last_time - first).max(initial=0.0))
+            k = max(1, min(k_max, int(np.floor(longest / sample_dt_s + 1e-9)) + 1))
             return Flight(x0, t0, t0 + elapsed, impact_state, apex, t0 + apex_elapsed,
                           np.arange(k) * (-sample_dt_s if backward else sample_dt_s),
                           np.ascontiguousarray(samples[:, :k]))
         run(np.empty((n, 0, 6)))
-        longest = float(last_time.max(initial=0.0))
+        longest = float((last_time - first).max(initial=0.0))
     samples_t = samples = None
     if sample_dt_s is not None:
         # second pass now that the longest flight is known: room for every sample
-        k = int(np.floor(longest / sample_dt_s + 1e-9)) + 1
+        k = max(1, int(np.floor(longest / sample_dt_s + 1e-9)) + 1)
         samples = np.full((n, k, 6), np.nan)
         run(samples)
         samples_t = np.arange(k) * (-sample_dt_s if backward else sample_dt_s)

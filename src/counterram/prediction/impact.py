@@ -53,7 +53,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from counterram.physics.atmosphere import STANDARD, Atmosphere
 from counterram.physics.catalogue import Munition
-from counterram.physics.trajectory import Projectiles, fly
+from counterram.physics.trajectory import Flight, Projectiles, fly
 from counterram.physics.wind import CALM, Wind
 from counterram.prediction.ellipse import ErrorEllipse, error_ellipse
 
@@ -65,12 +65,14 @@ __all__ = [
     "SigmaFlights",
     "UTParameters",
     "as_track_arrays",
+    "flight_impacts",
     "impact_points",
     "impact_sigma_flights",
     "munition_rows",
     "predict_impact",
     "recombine",
     "sigma_points",
+    "state_flights",
 ]
 
 STATE_DIM = 7
@@ -382,7 +384,32 @@ def impact_points(
 ) -> NDArray[np.float64]:
     """Where states (M, 7) at ``time_s`` (M,) come down: (M, 3) east, north and time of impact
     (NaN where a state does not reach the ground within ``max_time_s``), in one batched flight."""
-    flight = fly(
+    return flight_impacts(state_flights(
+        x, time_s, rows, atmosphere=atmosphere, wind=wind, ground_height_m=ground_height_m,
+        time_since_launch_s=time_since_launch_s, max_time_s=max_time_s, rtol=rtol,
+    ))
+
+
+def state_flights(
+    x: NDArray[np.float64],
+    time_s: NDArray[np.float64],
+    rows: Sequence[Munition],
+    *,
+    atmosphere: Atmosphere = STANDARD,
+    wind: Wind = CALM,
+    ground_height_m: float = 0.0,
+    time_since_launch_s: ArrayLike = BURNT_OUT_S,
+    max_time_s: float = 400.0,
+    rtol: float | None = None,
+    sample_dt_s: float | None = None,
+    sample_from_s: ArrayLike = 0.0,
+    sample_span_s: float | None = None,
+) -> Flight:
+    """States (M, 7) at ``time_s`` (M,) (β the log drag scale relative to each row's munition)
+    flown to the ground in one batch, optionally sampled (:func:`~counterram.physics.trajectory.
+    fly`'s ``sample_*`` arguments): the flight behind :func:`impact_points`, for callers that
+    also keep the path."""
+    return fly(
         x[:, :6],
         _bodies(list(rows), x[:, 6]),
         atmosphere=atmosphere,
@@ -392,5 +419,12 @@ def impact_points(
         ground_height_m=ground_height_m,
         max_time_s=max_time_s,
         rtol=rtol,
+        sample_dt_s=sample_dt_s,
+        sample_from_s=sample_from_s,
+        sample_span_s=sample_span_s,
     )
+
+
+def flight_impacts(flight: Flight) -> NDArray[np.float64]:
+    """(M, 3) east, north and time of impact of a flight's bodies (NaN where none)."""
     return np.concatenate([flight.impact_state[:, :2], flight.impact_time_s[:, None]], axis=1)

@@ -16,7 +16,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from counterram.prediction.impact import GroundPrediction
 
-__all__ = ["GroundPredictionTable", "TrackRows"]
+__all__ = ["GroundPredictionTable", "PathTable", "TrackRows"]
 
 
 class TrackRows:
@@ -123,6 +123,58 @@ class GroundPredictionTable:
         vals["valid"] &= have
         names = tuple(m if h else "" for m, h in zip(self.rows.labels(idx), have, strict=True))
         return GroundPrediction(**vals, munition=names), have
+
+    def drop(self, track_ids: ArrayLike) -> None:
+        """Forget ended tracks."""
+        self.rows.drop(track_ids)
+
+
+class PathTable:
+    """Each track's predicted path on a time grid, as the prediction stage flew it.
+
+    A row holds ``k = ⌊span_s / dt_s⌋ + 1`` states every ``dt_s`` from ``start_s``, flown from
+    the track's state at ``state_s`` (NaN once down). Fire control needs the same path from the
+    same state on the same grid; reading it here spares a second flight of every track.
+    """
+
+    def __init__(self, dt_s: float, span_s: float, capacity: int = 64) -> None:
+        if not (dt_s > 0 and span_s >= 0):
+            raise ValueError("PathTable: dt_s must be > 0 and span_s >= 0")
+        self.dt_s = float(dt_s)
+        self.k = int(np.floor(span_s / dt_s + 1e-9)) + 1
+        self.span_s = (self.k - 1) * self.dt_s
+        self.rows = TrackRows({"samples": ((self.k, 6), float), "start_s": ((), float),
+                               "state_s": ((), float)}, capacity)
+
+    def put(self, track_ids: ArrayLike, start_s: float, state_s: ArrayLike,
+            samples: NDArray[np.float64]) -> None:
+        """Store paths (N, k, 6) sampled from ``start_s``, flown from states at ``state_s``."""
+        ids = np.ravel(track_ids)
+        n = ids.size
+        if samples.shape != (n, self.k, 6):
+            raise ValueError(f"PathTable.put: samples must be ({n}, {self.k}, 6); "
+                             f"got {samples.shape}")
+        self.rows.put(ids, {"samples": samples, "start_s": np.full(n, float(start_s)),
+                            "state_s": np.asarray(state_s, dtype=float)}, ("",) * n, start_s)
+
+    def get(
+        self, track_ids: ArrayLike, now_s: float, state_s: ArrayLike, k: int
+    ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+        """(Paths (N, k, 6) from ``now_s`` on the grid, which rows are there): a row is there when
+        its path was flown from the same state time, ``now_s`` lies on its grid and the path
+        reaches ``k`` samples past it; the others are NaN."""
+        r = self.rows.rows(track_ids)
+        a = self.rows.arrays
+        idx = np.where(r >= 0, r, 0)
+        lag = (float(now_s) - a["start_s"][idx]) / self.dt_s
+        m = np.round(lag).astype(np.int64)
+        have = ((r >= 0) & (a["state_s"][idx] == np.asarray(state_s, dtype=float))
+                & (np.abs(lag - m) < 1e-6) & (m >= 0) & (m + k <= self.k))
+        out = np.full((idx.size, k, 6), np.nan)
+        if have.any():
+            h = np.flatnonzero(have)
+            out[h] = a["samples"][idx[h, None], m[h, None] + np.arange(k)[None, :]]
+        return out, have
 
     def drop(self, track_ids: ArrayLike) -> None:
         """Forget ended tracks."""

@@ -4,8 +4,8 @@ Why it exists: a localized warning ("take cover" only where the round may land) 
 per zone, the probability that the round lands in the zone. With the predicted impact as a
 Gaussian (mean, 2×2 covariance from :mod:`counterram.prediction.impact`) that probability is the
 Gaussian's mass inside the zone polygon. It is computed exactly by
-:func:`counterram.engagement.collateral.gaussian_polygon_probability` (Owen's T function, no
-sampling), vectorised over tracks, one call per zone.
+:func:`counterram.engagement.polygon_mass.gaussian_masses` (Owen's T function, no sampling), all
+tracks against all zones in one compiled call.
 
 A prediction whose covariance is degenerate (a track so precise that the ellipse collapses)
 gets a floor of ``min_sigma_m`` on each axis: the probability then stays well defined, and no
@@ -15,13 +15,13 @@ warning decision rests on sub-metre precision.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from shapely.geometry import MultiPolygon, Polygon
 
-from counterram.engagement.collateral import gaussian_polygon_probability
+from counterram.engagement.polygon_mass import PolygonEdges, floor_covariance, gaussian_masses
 
 __all__ = ["WarningZones"]
 
@@ -33,6 +33,8 @@ class WarningZones:
     names: tuple[str, ...]
     polygons: tuple[Polygon | MultiPolygon, ...]
     min_sigma_m: float = 1.0
+    edges: PolygonEdges = field(init=False, repr=False, compare=False)
+    """The zones' edges, flattened once for :func:`gaussian_masses`."""
 
     def __post_init__(self) -> None:
         if len(self.names) != len(self.polygons):
@@ -44,6 +46,7 @@ class WarningZones:
                 raise ValueError(f"warning zone {name!r}: polygon must be a non-empty polygon")
         if not self.min_sigma_m > 0:
             raise ValueError("WarningZones.min_sigma_m must be > 0")
+        object.__setattr__(self, "edges", PolygonEdges.of(self.polygons))
 
     @classmethod
     def from_scenario(cls, resolved: object) -> WarningZones:
@@ -87,18 +90,6 @@ class WarningZones:
         ok = np.all(np.isfinite(mu), axis=1) & np.all(np.isfinite(cov), axis=(1, 2))
         if not ok.any() or len(self) == 0:
             return out
-        c = 0.5 * (cov[ok] + np.swapaxes(cov[ok], 1, 2))
-        c[:, [0, 1], [0, 1]] = np.maximum(c[:, [0, 1], [0, 1]], self.min_sigma_m**2)
-        det = c[:, 0, 0] * c[:, 1, 1] - c[:, 0, 1] ** 2
-        floor = self.min_sigma_m**4
-        # keep the determinant above the floor by shrinking the correlation
-        shrink = np.sqrt(
-            np.clip(
-                (c[:, 0, 0] * c[:, 1, 1] - floor) / np.maximum(c[:, 0, 1] ** 2, 1e-300), 0.0, 1.0
-            )
-        )
-        c[:, 0, 1] = np.where(det < floor, c[:, 0, 1] * shrink, c[:, 0, 1])
-        c[:, 1, 0] = c[:, 0, 1]
-        for j, poly in enumerate(self.polygons):
-            out[ok, j] = gaussian_polygon_probability(mu[ok], c, poly)
+        out[ok] = gaussian_masses(mu[ok], floor_covariance(cov[ok], self.min_sigma_m),
+                                  self.edges)
         return out

@@ -1,0 +1,237 @@
+"""Gaussian probability mass inside many polygons at once: N ellipses × P polygons in one call.
+
+Why it exists: threat evaluation weighs every confirmed track against every defended asset, and
+warning weighs it against every warning zone, every engine step. The exact method (Owen's T
+function per polygon edge, derived in :mod:`counterram.engagement.collateral`) written as one
+numpy expression per polygon costs ~25 µs of array overhead per polygon and ring, more than the
+arithmetic: 2–3 ms a step at 100 tracks against a handful of polygons, and linear in the number
+of zones, where a city has thousands. Neither scipy nor shapely integrate a Gaussian over a
+polygon, so this module does it in two compiled passes over a flattened edge list:
+
+1. for each (ellipse, polygon) pair whose 8.5σ box meets the polygon's bounding box (farther
+   pairs hold < 1e-16 of the mass), each edge is whitened and reduced to its distance ``h`` from
+   the mean, the signed positions of its ends along the edge over ``h`` and the angle it sweeps;
+2. scipy's ``owens_t`` (a compiled ufunc, ~1e-15 accurate, ~0.1 µs a call) runs once over the
+   edges that come within D = 8.5 of the mean in whitened units, and the edge terms
+   sweep/2π − [T(h, b) − T(h, a)] are summed per pair. For an edge whose every point is
+   farther than D, |T(h, b) − T(h, a)| = (1/2π) |∫ h e^{−(h²+s²)/2} / (h²+s²) ds| over the edge
+   is below e^{−D²/2} / (D √(2π)) ≈ 1e-17 (h ≤ D, h² + s² ≥ D² and a Mills-ratio bound on the
+   Gaussian tail in s), so only its sweep is kept: for ellipses small beside the polygons, most
+   edges.
+
+The results equal the per-polygon expression to rounding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numba as nb
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.special import owens_t
+from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry.polygon import orient
+
+__all__ = ["SCREEN_SIGMAS", "PolygonEdges", "edges_of", "floor_covariance", "gaussian_masses"]
+
+SCREEN_SIGMAS = 8.5
+"""Half-width, in standard deviations, of the box outside which a polygon gets no mass."""
+
+
+def _rings(polygon: Polygon | MultiPolygon) -> list[NDArray[np.float64]]:
+    """Rings with exteriors counter-clockwise and holes clockwise (closed, (V+1, 2))."""
+    if isinstance(polygon, MultiPolygon):
+        parts = list(polygon.geoms)
+    elif isinstance(polygon, Polygon):
+        parts = [polygon]
+    else:
+        raise ValueError(f"polygon must be a shapely Polygon or MultiPolygon; got {polygon!r}")
+    rings = []
+    for part in parts:
+        o = orient(part, sign=1.0)
+        rings.append(np.asarray(o.exterior.coords, dtype=float)[:, :2])
+        rings.extend(np.asarray(r.coords, dtype=float)[:, :2] for r in o.interiors)
+    return rings
+
+
+@dataclass(frozen=True)
+class PolygonEdges:
+    """The oriented edges of P polygons, flattened (build once per polygon set with :meth:`of`).
+
+    ``start`` and ``end`` (E, 2) are the edge end points, polygon p owning the edges
+    ``first[p]:first[p + 1]``; ``bounds`` (P, 4) are the polygons' (x0, y0, x1, y1).
+    """
+
+    start: NDArray[np.float64]
+    end: NDArray[np.float64]
+    first: NDArray[np.int64]
+    bounds: NDArray[np.float64]
+
+    def __len__(self) -> int:
+        return int(self.bounds.shape[0])
+
+    @classmethod
+    def of(cls, polygons: Sequence[Polygon | MultiPolygon]) -> PolygonEdges:
+        """Edges of ``polygons`` (exteriors counter-clockwise, holes clockwise)."""
+        starts, ends, counts, bounds = [], [], [], []
+        for poly in polygons:
+            n = 0
+            for ring in _rings(poly):
+                starts.append(ring[:-1])
+                ends.append(ring[1:])
+                n += ring.shape[0] - 1
+            counts.append(n)
+            bounds.append(poly.bounds)
+        first = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=first[1:])
+        start = np.concatenate(starts) if starts else np.zeros((0, 2))
+        end = np.concatenate(ends) if ends else np.zeros((0, 2))
+        return cls(np.ascontiguousarray(start), np.ascontiguousarray(end), first,
+                   np.asarray(bounds, dtype=float).reshape(len(counts), 4))
+
+
+_EDGES: dict[tuple[int, ...], tuple[tuple[Polygon | MultiPolygon, ...], PolygonEdges]] = {}
+_EDGES_KEPT = 256
+
+
+def edges_of(polygons: Sequence[Polygon | MultiPolygon]) -> PolygonEdges:
+    """:meth:`PolygonEdges.of`, remembered for the same polygon objects (shapely geometries are
+    immutable; the polygons are kept with their edges, so an id is never reused while cached).
+    Callers that weigh the same areas again and again (collateral of every burst) flatten their
+    edges once."""
+    key = tuple(map(id, polygons))
+    hit = _EDGES.get(key)
+    if hit is not None:
+        return hit[1]
+    if len(_EDGES) >= _EDGES_KEPT:
+        _EDGES.clear()
+    edges = PolygonEdges.of(polygons)
+    _EDGES[key] = (tuple(polygons), edges)
+    return edges
+
+
+@nb.njit(cache=True)
+def _near_pairs(mu, cov, bounds, first, k_sigma):  # pragma: no cover - compiled
+    """(ellipse, polygon) pairs whose k-sigma box meets the polygon's box, and their edge
+    counts: (pairs (M, 2), edge offsets (M + 1,))."""
+    n, p = mu.shape[0], bounds.shape[0]
+    keep = np.zeros((n, p), dtype=np.bool_)
+    m = 0
+    for i in range(n):
+        kx = k_sigma * np.sqrt(cov[i, 0, 0])
+        ky = k_sigma * np.sqrt(cov[i, 1, 1])
+        for j in range(p):
+            if (mu[i, 0] + kx >= bounds[j, 0] and mu[i, 0] - kx <= bounds[j, 2]
+                    and mu[i, 1] + ky >= bounds[j, 1] and mu[i, 1] - ky <= bounds[j, 3]):
+                keep[i, j] = True
+                m += 1
+    pairs = np.empty((m, 2), dtype=np.int64)
+    offsets = np.zeros(m + 1, dtype=np.int64)
+    k = 0
+    for i in range(n):
+        for j in range(p):
+            if keep[i, j]:
+                pairs[k, 0] = i
+                pairs[k, 1] = j
+                offsets[k + 1] = offsets[k] + first[j + 1] - first[j]
+                k += 1
+    return pairs, offsets
+
+
+@nb.njit(cache=True)
+def _edge_terms(mu, cov, start, end, first, pairs, offsets, k_sigma):  # pragma: no cover
+    """Per edge of every near pair: Owen's T arguments (h, a_start, a_end) and sweep/2π.
+    Edges through the mean (or of zero length) get h = ∞, a = 0 and no sweep: a zero term;
+    edges whose nearest point is farther than ``k_sigma`` get h = ∞ and their sweep."""
+    total = offsets[-1]
+    h = np.full(total, np.inf)
+    a0 = np.zeros(total)
+    a1 = np.zeros(total)
+    sweep = np.zeros(total)
+    two_pi = 2.0 * np.pi
+    for k in range(pairs.shape[0]):
+        i, j = pairs[k, 0], pairs[k, 1]
+        # whitening x -> L^-1 (x - mu), L the Cholesky factor of the covariance
+        l11 = np.sqrt(cov[i, 0, 0])
+        l21 = cov[i, 1, 0] / l11
+        l22 = np.sqrt(cov[i, 1, 1] - l21 * l21)
+        w11, w21, w22 = 1.0 / l11, -l21 / (l11 * l22), 1.0 / l22
+        out = offsets[k]
+        for e in range(first[j], first[j + 1]):
+            dx, dy = start[e, 0] - mu[i, 0], start[e, 1] - mu[i, 1]
+            ax, ay = w11 * dx, w21 * dx + w22 * dy
+            dx, dy = end[e, 0] - mu[i, 0], end[e, 1] - mu[i, 1]
+            bx, by = w11 * dx, w21 * dx + w22 * dy
+            ex, ey = bx - ax, by - ay
+            length = np.sqrt(ex * ex + ey * ey)
+            if length > 0.0:
+                ux, uy = ex / length, ey / length
+                along = ax * ux + ay * uy
+                fx, fy = ax - along * ux, ay - along * uy
+                d = np.sqrt(fx * fx + fy * fy)
+                if d > 1e-300:
+                    nx, ny = fx / d, fy / d
+                    tx, ty = -ny, nx  # counter-clockwise tangent
+                    sa = ax * tx + ay * ty
+                    sb = bx * tx + by * ty
+                    sweep[out] = (np.arctan2(sb, d) - np.arctan2(sa, d)) / two_pi
+                    # the nearest point of the edge from the mean: farther than k_sigma, the
+                    # edge's Owen's T difference is below 1e-17 (module docstring) and left out
+                    s_near = 0.0 if sa * sb <= 0.0 else min(abs(sa), abs(sb))
+                    if d * d + s_near * s_near <= k_sigma * k_sigma:
+                        h[out] = d
+                        a0[out] = sa / d
+                        a1[out] = sb / d
+            out += 1
+    return h, a0, a1, sweep
+
+
+def gaussian_masses(
+    mean_en: ArrayLike, cov_en: ArrayLike, edges: PolygonEdges
+) -> NDArray[np.float64]:
+    """Probability mass (N, P) of N Gaussians (means (N, 2), positive-definite covariances
+    (N, 2, 2), symmetrised here) inside each of the polygons of ``edges``."""
+    mu = np.ascontiguousarray(np.atleast_2d(np.asarray(mean_en, dtype=float)))
+    cov = np.asarray(cov_en, dtype=float)
+    if cov.ndim == 2:
+        cov = cov[None]
+    cov = np.ascontiguousarray(0.5 * (cov + np.swapaxes(cov, 1, 2)))
+    n, p = mu.shape[0], len(edges)
+    out = np.zeros(n * p)
+    if n == 0 or p == 0:
+        return out.reshape(n, p)
+    pairs, offsets = _near_pairs(mu, cov, edges.bounds, edges.first, SCREEN_SIGMAS)
+    if pairs.shape[0] == 0:
+        return out.reshape(n, p)
+    h, a0, a1, sweep = _edge_terms(mu, cov, edges.start, edges.end, edges.first, pairs,
+                                   offsets, SCREEN_SIGMAS)
+    terms = sweep
+    close = np.flatnonzero(np.isfinite(h))
+    if close.size:
+        hc = h[close]
+        terms[close] -= owens_t(hc, a1[close]) - owens_t(hc, a0[close])
+    owner = np.repeat(np.arange(pairs.shape[0]), np.diff(offsets))
+    per_pair = np.bincount(owner, weights=terms, minlength=pairs.shape[0])
+    out[pairs[:, 0] * p + pairs[:, 1]] = per_pair
+    return np.clip(out, 0.0, 1.0).reshape(n, p)
+
+
+def floor_covariance(cov_en: NDArray[np.float64], min_sigma_m: float) -> NDArray[np.float64]:
+    """Symmetrised 2×2 covariances with each axis ≥ min_sigma_m² and det ≥ min_sigma_m⁴ (the
+    correlation is shrunk where needed), so every ellipse is proper: a track so precise that
+    its ellipse collapses keeps a well-defined probability, and no decision rests on sub-metre
+    precision."""
+    c = 0.5 * (cov_en + np.swapaxes(cov_en, -1, -2))
+    s2 = min_sigma_m**2
+    c[..., 0, 0] = np.maximum(c[..., 0, 0], s2)
+    c[..., 1, 1] = np.maximum(c[..., 1, 1], s2)
+    limit = c[..., 0, 0] * c[..., 1, 1] - s2**2
+    off = c[..., 0, 1]
+    too_big = off**2 > limit
+    shrink = np.sqrt(np.clip(limit / np.where(too_big, off**2, 1.0), 0.0, 1.0))
+    off = np.where(too_big, off * shrink, off)
+    c[..., 0, 1] = off
+    c[..., 1, 0] = off
+    return c
