@@ -640,8 +640,8 @@ class FireControl:
             i = int(gun_of[c])
             if i not in nxt or t_of[c] < t_of[nxt[i]]:
                 nxt[i] = c
+        due: list[tuple[int, _Shot, int]] = []  # (gun, shot, threat) ordered now
         for i, c in sorted(nxt.items()):
-            gun = self.guns[i]
             sol = windows[i]
             k = int(row_of[c])
             j = int(j_of[c])
@@ -652,8 +652,13 @@ class FireControl:
                 self.states[i].planned = (int(threats.track_id[rows[j]]), now + fire_s,
                                           float(sol.azimuth_rad[k]), float(sol.elevation_rad[k]))
                 continue
-            shot = _Shot(k, float(pk_of[c]), fire_s, bcov_of[c], float(sd_of[c]))
-            order = self._order(now, i, gun, sol, shot, rows[j], threats, munitions[j])
+            due.append((i, _Shot(k, float(pk_of[c]), fire_s, bcov_of[c], float(sd_of[c])), j))
+        weighed = self._collateral([(self.guns[i], windows[i], shot, rows[j], munitions[j])
+                                    for i, shot, j in due], threats)
+        for (i, shot, j), (e_c, averted) in zip(due, weighed, strict=True):
+            gun = self.guns[i]
+            order = self._order(now, i, gun, windows[i], shot, rows[j], threats, munitions[j],
+                                e_c, averted)
             if (gun.config.withhold_if_collateral_exceeds_benefit
                     and order.expected_casualties > order.casualties_averted):
                 holds[i] = (
@@ -670,17 +675,13 @@ class FireControl:
 
     def _order(
         self, now: float, i: int, gun: Gun, sol: Any, pr: _Shot, row: int,
-        threats: ThreatAssessment, munition: Munition,
+        threats: ThreatAssessment, munition: Munition, e_c: float, averted: float,
     ) -> FireOrder:
         k = pr.k
         intercept = np.asarray(sol.intercept_enu[k], dtype=float)
         v_threat = np.asarray(sol.threat_velocity_enu[k], dtype=float)
         az = float(sol.azimuth_rad[k])
         el = float(sol.elevation_rad[k])
-        e_c, averted = 0.0, 0.0
-        if self.config.collateral and (self.populated_areas or self.background_density_per_km2):
-            e_c, averted = self._collateral(gun, az, el, intercept, v_threat, pr.pk, munition,
-                                            threats, row)
         return FireOrder(
             time_s=now,
             gun=gun.name,
@@ -708,44 +709,78 @@ class FireControl:
         )
 
     def _collateral(
-        self, gun: Gun, az: float, el: float, intercept: NDArray[np.float64],
-        v_threat: NDArray[np.float64], pk: float, munition: Munition,
-        threats: ThreatAssessment, row: int,
-    ) -> tuple[float, float]:
-        """(expected casualties of the burst, casualties it is expected to avert)."""
+        self, shots: list[tuple[Gun, Any, _Shot, int, Munition]], threats: ThreatAssessment,
+    ) -> list[tuple[float, float]]:
+        """(Expected casualties of each burst, casualties it is expected to avert), for the
+        bursts (gun, window solution, shot, threat row, munition) ordered in one plan, weighed
+        in one batch: one flight per kind of falling piece for all of them."""
         cfg = self.config
-        common = dict(
-            muzzle_speed_mps=gun.muzzle_speed_mps, ground_height_m=cfg.ground_height_m,
-            atmosphere=self.atmosphere, wind=self.wind,
-        )
+        if not shots or not cfg.collateral or not (
+            self.populated_areas or self.background_density_per_km2
+        ):
+            return [(0.0, 0.0)] * len(shots)
+        n = len(shots)
+        k = [shot.k for _, _, shot, _, _ in shots]
+        az = np.array([sol.azimuth_rad[r] for (_, sol, _, _, _), r in zip(shots, k, strict=True)])
+        el = np.array([sol.elevation_rad[r] for (_, sol, _, _, _), r in zip(shots, k, strict=True)])
+        intercept = np.array([sol.intercept_enu[r]
+                              for (_, sol, _, _, _), r in zip(shots, k, strict=True)])
+        v_threat = np.array([sol.threat_velocity_enu[r]
+                             for (_, sol, _, _, _), r in zip(shots, k, strict=True)])
+        pk = np.array([shot.pk for _, _, shot, _, _ in shots])
         parts: list[FallingDebris] = []
-        if gun.dud_rate > 0:
-            parts.append(dud_round_impacts(
-                gun.position_enu, az, el, gun.interceptor, n_rounds=gun.rounds_per_burst,
-                dispersion_rad=gun.dispersion_rad, **common,
+        owner: list[NDArray[np.int64]] = []
+        # the gun's own rounds, one batch per kind of gun (interceptor, dispersion, speed)
+        kinds: dict[tuple[int, float, float], list[int]] = {}
+        for m, (gun, _, _, _, _) in enumerate(shots):
+            key = (id(gun.interceptor), gun.dispersion_rad, gun.muzzle_speed_mps)
+            kinds.setdefault(key, []).append(m)
+        for members in kinds.values():
+            gun = shots[members[0]][0]
+            idx = np.array(members)
+            gun_enu = np.array([shots[m][0].position_enu for m in members], dtype=float)
+            n_rounds = np.array([shots[m][0].rounds_per_burst for m in members], dtype=float)
+            common = dict(
+                muzzle_speed_mps=gun.muzzle_speed_mps, ground_height_m=cfg.ground_height_m,
+                atmosphere=self.atmosphere, wind=self.wind,
+            )
+            if gun.dud_rate > 0:
+                parts.append(dud_round_impacts(
+                    gun_enu, az[idx], el[idx], gun.interceptor, n_rounds=n_rounds,
+                    dispersion_rad=gun.dispersion_rad, **common,
+                ))
+                owner.append(idx)
+            parts.append(self_destruct_fragments(
+                gun_enu, az[idx], el[idx], gun.interceptor, n_rounds=n_rounds, **common,
             ))
-        parts.append(self_destruct_fragments(
-            gun.position_enu, az, el, gun.interceptor, n_rounds=gun.rounds_per_burst, **common,
-        ))
-        if intercept[2] > cfg.ground_height_m:
+            owner.append(idx)
+        # the killed threats' debris, from the intercept points above the ground
+        up = np.flatnonzero(intercept[:, 2] > cfg.ground_height_m)
+        if up.size:
             parts.append(debris_footprint(
-                np.concatenate([intercept, v_threat])[None], munition.burnout_mass_kg,
-                count_scale=pk, ground_height_m=cfg.ground_height_m, atmosphere=self.atmosphere,
-                wind=self.wind,
+                np.concatenate([intercept[up], v_threat[up]], axis=1),
+                np.array([shots[m][4].burnout_mass_kg for m in up.tolist()]),
+                count_scale=pk[up], ground_height_m=cfg.ground_height_m,
+                atmosphere=self.atmosphere, wind=self.wind,
             ))
-        e_c = expected_casualties(
+            owner.append(up)
+        per_piece = expected_casualties(
             FallingDebris.concatenate(parts), self.populated_areas,
             background_density_per_km2=self.background_density_per_km2,
-        ).total
-        lethal_area = threat_lethal_area_m2(munition, cfg)
-        mu = threats.impact_en[row][None]
-        cov = floor_covariance(threats.impact_cov_en[row][None].copy(), 1.0)
-        in_areas = float(
-            gaussian_polygon_probabilities(mu, cov, [a.polygon for a in self.populated_areas])[0]
-            @ np.array([a.density_per_m2 for a in self.populated_areas])
-        ) if self.populated_areas else 0.0
+        ).by_piece
+        e_c = np.bincount(np.concatenate(owner), weights=per_piece, minlength=n)
+        rows = np.array([row for _, _, _, row, _ in shots])
+        lethal_area = np.array([threat_lethal_area_m2(s[4], cfg) for s in shots])
+        in_areas = (
+            gaussian_polygon_probabilities(
+                threats.impact_en[rows],
+                floor_covariance(threats.impact_cov_en[rows].copy(), 1.0),
+                [a.polygon for a in self.populated_areas],
+            ) @ np.array([a.density_per_m2 for a in self.populated_areas])
+            if self.populated_areas else np.zeros(n)
+        )
         averted = pk * lethal_area * (in_areas + self.background_density_per_km2 * 1e-6)
-        return float(e_c), float(averted)
+        return [(float(e), float(v)) for e, v in zip(e_c, averted, strict=True)]
 
     def _commit(self, i: int, gun: Gun, order: FireOrder) -> None:
         st = self.states[i]

@@ -11,9 +11,15 @@ polygon, so this module does it in two compiled passes over a flattened edge lis
 1. for each (ellipse, polygon) pair whose 8.5σ box meets the polygon's bounding box (farther
    pairs hold < 1e-16 of the mass), each edge is whitened and reduced to its distance ``h`` from
    the mean, the signed positions of its ends along the edge over ``h`` and the angle it sweeps;
-2. scipy's ``owens_t`` (a compiled ufunc, ~1e-15 accurate, ~0.1 µs a call) runs once over the
-   edges that come within D = 8.5 of the mean in whitened units, and the edge terms
-   sweep/2π − [T(h, b) − T(h, a)] are summed per pair. For an edge whose every point is
+2. each edge that comes within D = 8.5 of the mean in whitened units needs the difference
+   T(h, b) − T(h, a) = (1/2π) ∫ h e^{−(h²+s²)/2} / (h²+s²) ds along the edge. The integrand is
+   analytic, with poles at s = ±ih and a Gaussian of unit width, so on an edge no longer than
+   1.5 min(h, 1) an 8-point Gauss–Legendre rule on panels of 0.5 min(h, 1) gives it to
+   ~1e-16, and on one no longer than 0.1 min(h, 1) a single 4-point rule to ~3e-15 (both
+   measured against scipy over 2–4·10⁵ random edges): the many short edges of a polygon that
+   stands for a circle cost tens of nanoseconds each. Longer edges go, in one batch, to scipy's
+   ``owens_t`` (a compiled ufunc, ~1e-15 accurate, ~0.1 µs a call, two per edge), and the
+   edge terms sweep/2π − [T(h, b) − T(h, a)] are summed per pair. For an edge whose every point is
    farther than D, |T(h, b) − T(h, a)| = (1/2π) |∫ h e^{−(h²+s²)/2} / (h²+s²) ds| over the edge
    is below e^{−D²/2} / (D √(2π)) ≈ 1e-17 (h ≤ D, h² + s² ≥ D² and a Mills-ratio bound on the
    Gaussian tail in s), so only its sweep is kept: for ellipses small beside the polygons, most
@@ -30,7 +36,7 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import owens_t
+from scipy.special import owens_t, roots_legendre
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.polygon import orient
 
@@ -112,6 +118,13 @@ def edges_of(polygons: Sequence[Polygon | MultiPolygon]) -> PolygonEdges:
     return edges
 
 
+_GL_X, _GL_W = roots_legendre(8)
+_PANEL = 0.5  # 8-point panel width, in units of min(h, 1)
+_MAX_PANELS = 3.0  # longer edges go to scipy's owens_t
+_GL4_X, _GL4_W = roots_legendre(4)
+_SHORT = 0.1  # edges up to this length (units of min(h, 1)) take one 4-point rule
+
+
 @nb.njit(cache=True)
 def _near_pairs(mu, cov, bounds, first, k_sigma):  # pragma: no cover - compiled
     """(ellipse, polygon) pairs whose k-sigma box meets the polygon's box, and their edge
@@ -140,9 +153,28 @@ def _near_pairs(mu, cov, bounds, first, k_sigma):  # pragma: no cover - compiled
     return pairs, offsets
 
 
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _t_difference(d, sa, sb, gl_x, gl_w, panels):  # pragma: no cover - compiled
+    """T(d, sb/d) − T(d, sa/d) = (1/2π) ∫ d e^{−(d²+s²)/2} / (d²+s²) ds over [sa, sb], by
+    Gauss–Legendre on ``panels`` equal panels."""
+    width = (sb - sa) / panels
+    acc = 0.0
+    d2 = d * d
+    for p in range(panels):
+        mid = sa + (p + 0.5) * width
+        for i in range(gl_x.size):
+            s = mid + 0.5 * width * gl_x[i]
+            r2 = d2 + s * s
+            acc += gl_w[i] * np.exp(-0.5 * r2) / r2
+    return 0.5 * width * d * acc / (2.0 * np.pi)
+
+
 @nb.njit(cache=True)
-def _edge_terms(mu, cov, start, end, first, pairs, offsets, k_sigma):  # pragma: no cover
-    """Per edge of every near pair: Owen's T arguments (h, a_start, a_end) and sweep/2π.
+def _edge_terms(  # pragma: no cover - compiled
+    mu, cov, start, end, first, pairs, offsets, k_sigma, gl_x, gl_w, short_x, short_w
+):
+    """Per edge of every near pair: sweep/2π, and either the Owen's T difference itself (short
+    edges, by quadrature, with h = ∞) or Owen's T arguments (h, a_start, a_end) for scipy.
     Edges through the mean (or of zero length) get h = ∞, a = 0 and no sweep: a zero term;
     edges whose nearest point is farther than ``k_sigma`` get h = ∞ and their sweep."""
     total = offsets[-1]
@@ -150,6 +182,7 @@ def _edge_terms(mu, cov, start, end, first, pairs, offsets, k_sigma):  # pragma:
     a0 = np.zeros(total)
     a1 = np.zeros(total)
     sweep = np.zeros(total)
+    tdiff = np.zeros(total)
     two_pi = 2.0 * np.pi
     for k in range(pairs.shape[0]):
         i, j = pairs[k, 0], pairs[k, 1]
@@ -176,16 +209,25 @@ def _edge_terms(mu, cov, start, end, first, pairs, offsets, k_sigma):  # pragma:
                     tx, ty = -ny, nx  # counter-clockwise tangent
                     sa = ax * tx + ay * ty
                     sb = bx * tx + by * ty
-                    sweep[out] = (np.arctan2(sb, d) - np.arctan2(sa, d)) / two_pi
+                    # the signed angle from a to b seen from the mean (|.| < π: the edge does
+                    # not pass through it) = atan(sb/d) − atan(sa/d)
+                    sweep[out] = np.arctan2(ax * by - ay * bx, ax * bx + ay * by) / two_pi
                     # the nearest point of the edge from the mean: farther than k_sigma, the
                     # edge's Owen's T difference is below 1e-17 (module docstring) and left out
                     s_near = 0.0 if sa * sb <= 0.0 else min(abs(sa), abs(sb))
                     if d * d + s_near * s_near <= k_sigma * k_sigma:
-                        h[out] = d
-                        a0[out] = sa / d
-                        a1[out] = sb / d
+                        reach = abs(sb - sa) / min(d, 1.0)
+                        panels = np.ceil(reach / _PANEL)
+                        if reach <= _SHORT:
+                            tdiff[out] = _t_difference(d, sa, sb, short_x, short_w, 1.0)
+                        elif panels <= _MAX_PANELS:
+                            tdiff[out] = _t_difference(d, sa, sb, gl_x, gl_w, max(panels, 1.0))
+                        else:
+                            h[out] = d
+                            a0[out] = sa / d
+                            a1[out] = sb / d
             out += 1
-    return h, a0, a1, sweep
+    return h, a0, a1, sweep, tdiff
 
 
 def gaussian_masses(
@@ -205,9 +247,9 @@ def gaussian_masses(
     pairs, offsets = _near_pairs(mu, cov, edges.bounds, edges.first, SCREEN_SIGMAS)
     if pairs.shape[0] == 0:
         return out.reshape(n, p)
-    h, a0, a1, sweep = _edge_terms(mu, cov, edges.start, edges.end, edges.first, pairs,
-                                   offsets, SCREEN_SIGMAS)
-    terms = sweep
+    h, a0, a1, sweep, tdiff = _edge_terms(mu, cov, edges.start, edges.end, edges.first, pairs,
+                                          offsets, SCREEN_SIGMAS, _GL_X, _GL_W, _GL4_X, _GL4_W)
+    terms = sweep - tdiff
     close = np.flatnonzero(np.isfinite(h))
     if close.size:
         hc = h[close]
