@@ -12,22 +12,21 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from counterram.commands.engine_live import engine_live, parse_udp_url, run_live, udp_lines
+from conftest import two_firings
+from counterram.commands.engine_live import engine_live
 from counterram.commands.replay import replay
+from counterram.driver import run_live
 from counterram.engine import Engine
 from counterram.events import Event
-from counterram.scenario import dump_scenario, load_scenario
+from counterram.scenario import dump_scenario
 from counterram.sim import SimulationResult, simulate
+from counterram.sources import SourceError
+from counterram.sources.streams import parse_udp_url, udp_lines
 
 
 def small_scenario():
-    """Two firings from baghdad-embassy (a 3-rocket salvo and a 3-bomb mortar string), 200 s."""
-    sc = load_scenario("baghdad-embassy")
-    rockets = sc.threats[1].model_copy(update={"count": 1, "time_window_s": None,
-                                               "start_time_s": 20.0})
-    mortars = sc.threats[3].model_copy(update={"count": 1, "time_window_s": None,
-                                               "start_time_s": 30.0})
-    return sc.model_copy(update={"threats": (rockets, mortars), "duration_s": 200.0})
+    """The shared two-firing scenario (conftest)."""
+    return two_firings()
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +128,7 @@ def test_udp_url_must_be_loopback() -> None:
     assert parse_udp_url("udp://127.0.0.1:9000") == 9000
     for bad in ("udp://0.0.0.0:9000", "udp://example.com:1", "udp://127.0.0.1:0",
                 "udp://127.0.0.1:x"):
-        with pytest.raises(ValueError, match=r"127\.0\.0\.1|port"):
+        with pytest.raises(SourceError, match=r"127\.0\.0\.1|port"):
             parse_udp_url(bad)
 
 

@@ -11,6 +11,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from conftest import two_firings
 from counterram.commands.run import run, run_to_folder
 from counterram.events import RoundImpacted
 from counterram.metrics.warning import round_warnings, warning_intervals
@@ -34,13 +35,8 @@ def _app() -> typer.Typer:
 
 
 def small_scenario():
-    """Two firings from baghdad-embassy (a 3-rocket salvo and a 3-bomb mortar string), 200 s."""
-    sc = load_scenario("baghdad-embassy")
-    rockets = sc.threats[1].model_copy(update={"count": 1, "time_window_s": None,
-                                               "start_time_s": 20.0})
-    mortars = sc.threats[3].model_copy(update={"count": 1, "time_window_s": None,
-                                               "start_time_s": 30.0})
-    return sc.model_copy(update={"threats": (rockets, mortars), "duration_s": 200.0})
+    """The shared two-firing scenario (conftest)."""
+    return two_firings()
 
 
 @pytest.fixture(scope="module")

@@ -63,16 +63,12 @@ def run_metrics(scenario: Any, seed: int) -> dict[str, Any]:
     """Simulate one run and return its flattened summary (nested keys joined by ``_``), with
     ``rounds_on_assets`` (rounds whose impact point lies in a defended asset, killed or not) and
     ``end_time_s`` added and the timing fields left out."""
-    from counterram.sim import simulate
-    from counterram.summary import compute_summary
+    from counterram.driver import RunDriver
 
-    result = simulate(scenario, seed, record_plots=False)
-    truth = result.truth
+    record = RunDriver().simulate(scenario, seed)  # no sinks: nothing written
+    truth = record.simulation.truth
     on_assets = int(np.count_nonzero(truth.impact_in_asset.any(axis=1))) if len(truth) else 0
-    summary = compute_summary(
-        result.events, truth, result.scenario, seed=result.seed, detections=result.detections,
-        extra={"rounds_on_assets": on_assets, "end_time_s": result.end_time_s},
-    )
+    summary = {**(record.summary or {}), "rounds_on_assets": on_assets}
     flat: dict[str, Any] = {}
     for key, value in summary.items():
         if key not in _DROPPED:

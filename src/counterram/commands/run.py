@@ -1,18 +1,18 @@
 """The ``run`` command: simulate a scenario with the engine in the loop and write the run's record.
 
-A thin layer over :func:`counterram.sim.simulate` and :func:`counterram.summary.compute_summary`.
-The output folder gets ``events.jsonl`` (written and flushed step by step), ``plots.jsonl`` (the
-plots the engine received, replayable with ``counterram engine``), ``truth.parquet``,
-``summary.json`` and, when the report module is installed, ``report.html``. A bad scenario ends
+A thin layer over the run driver (:class:`counterram.driver.RunDriver`) with the run folder's
+sinks (:mod:`counterram.sinks.files`). The output folder gets ``events.jsonl`` (written and
+flushed step by step), ``plots.jsonl`` (the plots the engine received, replayable with
+``counterram engine``), ``truth.parquet``, ``summary.json`` and, when the report module is
+installed, ``report.html``. A bad scenario ends
 with every problem printed (``FILE:LINE: FIELD: message``) and exit code 2, never a traceback.
 """
 
 from __future__ import annotations
 
-import json
-import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,9 +20,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from counterram.commands.scenario import EXIT_INVALID, _fail
-from counterram.events import Event
+from counterram.driver import RunDriver
 from counterram.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario
-from counterram.sinks.jsonl import EventLogWriter
+from counterram.sinks import make_sinks, sink_names
 
 __all__ = ["run", "run_to_folder"]
 
@@ -39,55 +39,17 @@ def run_to_folder(
     seed: int | None = None,
     progress: Any | None = None,
     report: bool = True,
+    sinks: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Simulate ``scenario`` and write the run's files into ``out``; returns the summary.
 
-    ``progress(time_s, expected_end_s)`` is called after each step.
+    ``progress(time_s, expected_end_s)`` is called after each step. ``sinks`` names further
+    registered sinks (:mod:`counterram.sinks`) to feed.
     """
-    from counterram.sim import simulate
-    from counterram.summary import compute_summary
-
-    out.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    plots_fp: IO[str] = open(out / "plots.jsonl", "w", encoding="utf-8")  # noqa: SIM115
-    received = [0]
-    with EventLogWriter(out / "events.jsonl") as log, plots_fp:
-
-        def on_start(header: str) -> None:
-            plots_fp.write(header + "\n")
-
-        def on_step(_t: float, events: list[Event], lines: list[str]) -> None:
-            log.write(events)
-            received[0] += len(lines)
-            if lines:
-                plots_fp.write("\n".join(lines) + "\n")
-                plots_fp.flush()
-
-        result = simulate(
-            scenario, seed, progress, on_step=on_step, on_start=on_start, record_plots=False
-        )
-    result.truth.write(out / "truth.parquet")
-    latency = {k: v.__dict__ for k, v in result.engine.latency.items()}
-    summary = compute_summary(
-        result.events, result.truth, result.scenario, seed=result.seed,
-        detections=result.detections, latency=latency,
-        extra={
-            "end_time_s": result.end_time_s,
-            "step_s": result.step_s,
-            "plots_received": received[0],
-            "run_time_s": round(time.perf_counter() - started, 2),
-        },
-    )
-    if report:
-        try:
-            from counterram.sinks.report import write_report
-        except ImportError:  # the report module is optional
-            write_report = None  # type: ignore[assignment]
-        if write_report is not None:
-            write_report(out, result.scenario, result.truth, result.events, summary)
-    summary["run_time_s"] = round(time.perf_counter() - started, 2)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    return summary
+    names = ["events", "plots", *(["report"] if report else []), *sinks, "summary"]
+    record = RunDriver(make_sinks(names), out).simulate(scenario, seed, progress)
+    assert record.summary is not None
+    return record.summary
 
 
 def run(
@@ -100,6 +62,10 @@ def run(
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Folder for the run's files (created).")
     ] = Path("counterram-run"),
+    sink: Annotated[
+        list[str] | None, typer.Option("--sink", help="A further registered sink to feed "
+                                       "(repeatable).")
+    ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar and no summary table.")
     ] = False,
@@ -114,9 +80,12 @@ def run(
         _fail(exc.problems)
     if out.exists() and not out.is_dir():
         _bad_input(f"--out: {str(out)!r} exists and is not a folder")
+    unknown = [name for name in sink or [] if name not in sink_names()]
+    if unknown:
+        _bad_input(f"--sink: unknown sink {unknown[0]!r}; known sinks: {', '.join(sink_names())}")
     try:
         if quiet:
-            summary = run_to_folder(sc, out, seed=seed)
+            summary = run_to_folder(sc, out, seed=seed, sinks=sink or ())
         else:
             with Progress(
                 TextColumn("[bold]{task.description}"), BarColumn(),
@@ -128,7 +97,8 @@ def run(
                 def progress(t: float, end: float) -> None:
                     bar.update(task, completed=t, total=max(end, t))
 
-                summary = run_to_folder(sc, out, seed=seed, progress=progress)
+                summary = run_to_folder(sc, out, seed=seed, progress=progress,
+                                        sinks=sink or ())
     except OSError as exc:
         _bad_input(f"--out: cannot write into {str(out)!r}: {exc.strerror or exc}")
     if not quiet:

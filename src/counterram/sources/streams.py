@@ -1,0 +1,122 @@
+"""The built-in plot sources: a JSON Lines file, stdin, and UDP datagrams on 127.0.0.1.
+
+UDP: one JSON line (or several, newline-separated) per datagram, received on the loopback
+address only; the stream ends after ``max_idle_s`` seconds without a datagram or after
+``max_datagrams``.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from counterram.sources.base import SourceError, register_source
+
+__all__ = ["LOCALHOST", "FileSource", "StdinSource", "UdpSource", "parse_udp_url", "udp_lines"]
+
+LOCALHOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class FileSource:
+    """Plot lines from a JSON Lines file."""
+
+    path: Path
+
+    def describe(self) -> str:
+        return str(self.path)
+
+    def lines(self) -> Iterator[str]:
+        with self.path.open(encoding="utf-8", errors="replace") as fp:
+            yield from fp
+
+
+@dataclass(frozen=True)
+class StdinSource:
+    """Plot lines from the standard input."""
+
+    def describe(self) -> str:
+        return "stdin"
+
+    def lines(self) -> Iterator[str]:
+        yield from sys.stdin
+
+
+@dataclass(frozen=True)
+class UdpSource:
+    """Plot lines from UDP datagrams on 127.0.0.1:``port`` (module docstring)."""
+
+    port: int
+    max_idle_s: float = 5.0
+    max_datagrams: int | None = None
+    ready: Callable[[int], None] | None = None
+
+    def describe(self) -> str:
+        return f"udp://{LOCALHOST}:{self.port}"
+
+    def lines(self) -> Iterator[str]:
+        return udp_lines(self.port, max_idle_s=self.max_idle_s,
+                         max_datagrams=self.max_datagrams, ready=self.ready)
+
+
+def parse_udp_url(url: str) -> int:
+    """The port of ``udp://127.0.0.1:PORT``; anything else raises :class:`SourceError` (the
+    engine listens on the loopback address only)."""
+    rest = url[len("udp://"):]
+    host, _, port = rest.rpartition(":")
+    if host != LOCALHOST:
+        raise SourceError(f"--plots {url!r}: the engine listens on {LOCALHOST} only "
+                          f"(udp://{LOCALHOST}:PORT)")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise SourceError(f"--plots {url!r}: the port must be a number in 1..65535")
+    return int(port)
+
+
+def udp_lines(
+    port: int,
+    *,
+    max_idle_s: float = 5.0,
+    max_datagrams: int | None = None,
+    ready: Callable[[int], None] | None = None,
+) -> Iterator[str]:
+    """Lines received as UDP datagrams on 127.0.0.1:``port`` (0: any free port, reported to
+    ``ready(port)`` once bound); ends after ``max_idle_s`` without a datagram or after
+    ``max_datagrams``."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.bind((LOCALHOST, port))
+        sock.settimeout(max_idle_s)
+        if ready is not None:
+            ready(sock.getsockname()[1])
+        count = 0
+        while max_datagrams is None or count < max_datagrams:
+            try:
+                data = sock.recv(65535)
+            except TimeoutError:
+                return
+            count += 1
+            yield from data.decode("utf-8", errors="replace").splitlines()
+    finally:
+        sock.close()
+
+
+def _file(spec: str, _options: dict[str, Any]) -> FileSource:
+    path = Path(spec)
+    if not path.is_file():
+        raise SourceError(f"--plots: no such file {spec!r} (a JSON Lines file, - or "
+                          f"udp://{LOCALHOST}:PORT)")
+    return FileSource(path)
+
+
+def _udp(spec: str, options: dict[str, Any]) -> UdpSource:
+    return UdpSource(parse_udp_url(spec), max_idle_s=float(options.get("max_idle_s", 5.0)),
+                     max_datagrams=options.get("max_datagrams"), ready=options.get("ready"))
+
+
+register_source("file", _file)
+register_source("stdin", lambda _spec, _options: StdinSource())
+register_source("udp", _udp)
