@@ -35,8 +35,9 @@ from counterram.events import (
     WarningIssued,
 )
 from counterram.scenario import load_scenario
+from counterram.sinks.analysis import analyse_run, truth_positions
 from counterram.sinks.figures import ellipse_axes
-from counterram.sinks.report import analyse_run, render_report, truth_positions, write_report
+from counterram.sinks.report import render_report, write_report
 from counterram.world import build_truth
 
 UNDETECTED = (0, 12)   # rounds 0 (east-bank) and 12 (district-west) are never tracked

@@ -23,6 +23,8 @@ from counterram.world import (
     delivery_pe,
     draw_delivery_errors,
     read_truth,
+    truth_table,
+    write_truth,
 )
 
 CATALOGUE = load_catalogue()
@@ -254,25 +256,25 @@ def test_impact_areas_agree_with_the_scenario_geometry() -> None:
 @pytest.mark.parametrize("suffix", [".parquet", ".jsonl"])
 def test_truth_files_round_trip_exactly(tmp_path, suffix: str) -> None:
     t = _truth("baghdad-embassy")
-    path = t.write(tmp_path / f"truth{suffix}")
+    path = write_truth(t, tmp_path / f"truth{suffix}")
     assert _same(read_truth(path), t) == []
 
 
 def test_table_columns_and_bad_extension(tmp_path) -> None:
     t = _truth("grad-salvo")
-    table = t.to_table()
+    table = truth_table(t)
     assert tuple(table.column_names) == TRUTH_COLUMNS
     assert table.num_rows == len(t)
     assert table.column("samples").to_pylist()[0][0] == pytest.approx(t.samples[0, 0].tolist())
     with pytest.raises(ValueError, match=r"\.parquet"):
-        t.write(tmp_path / "truth.csv")
+        write_truth(t, tmp_path / "truth.csv")
 
 
 def test_a_scenario_without_threats_gives_an_empty_truth(tmp_path) -> None:
     t = build_truth(load_text("name: e\norigin: {latitude_deg: 1, longitude_deg: 2}\n"
                               "duration_s: 10\n"))
     assert len(t) == 0
-    assert len(read_truth(t.write(tmp_path / "e.jsonl"))) == 0
+    assert len(read_truth(write_truth(t, tmp_path / "e.jsonl"))) == 0
 
 
 # ------------------------------------------------------------------------------ command

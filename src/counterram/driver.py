@@ -23,7 +23,6 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,48 +30,14 @@ import numpy as np
 
 from counterram.engine import Engine, EngineConfig
 from counterram.events import Event, PlotRejected
+from counterram.run_record import LiveResult, RunRecord
 from counterram.sensors.plotio import Plot, PlotReader
 from counterram.sensors.plots import PlotBatch
 from counterram.sinks.base import RunStart, Sink
 from counterram.sources.base import PlotSource
+from counterram.world.storage import write_truth
 
 __all__ = ["LiveResult", "RunDriver", "RunRecord", "run_live"]
-
-
-@dataclass
-class LiveResult:
-    """What a live run did: steps, plots accepted, rejections by reason (reader and engine)
-    and event counts by kind."""
-
-    steps: int = 0
-    plots_accepted: int = 0
-    rejected: Counter[str] = field(default_factory=Counter)
-    events: Counter[str] = field(default_factory=Counter)
-    first_step_s: float = math.nan
-    last_step_s: float = math.nan
-
-    @property
-    def total_rejected(self) -> int:
-        return sum(self.rejected.values())
-
-
-@dataclass
-class RunRecord:
-    """A finished (or stopped) run, as the sinks' :meth:`~counterram.sinks.base.Sink.close`
-    sees it: its mode, output folder, scenario, engine and events; a simulation's result and
-    summary, or a live run's tally."""
-
-    mode: str
-    out: Path | None
-    scenario: Any
-    engine: Engine | None = None
-    events: list[Event] = field(default_factory=list)
-    started: float = field(default_factory=time.perf_counter)
-    simulation: Any | None = None
-    """The :class:`~counterram.sim.SimulationResult` of a simulated run."""
-    summary: dict[str, Any] | None = None
-    live: LiveResult | None = None
-    plots_received: int = 0
 
 
 class RunDriver:
@@ -123,7 +88,7 @@ class RunDriver:
                               on_start=on_start, record_plots=False)
             record.simulation, record.engine, record.events = result, result.engine, result.events
             if self.out is not None:
-                result.truth.write(self.out / "truth.parquet")
+                write_truth(result.truth, self.out / "truth.parquet")
             latency = {k: v.__dict__ for k, v in result.engine.latency.items()}
             record.summary = compute_summary(
                 result.events, result.truth, result.scenario, seed=result.seed,

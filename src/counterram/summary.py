@@ -41,7 +41,7 @@ Definitions (docs/running.md lists every field):
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -59,12 +59,10 @@ from counterram.events import (
     WarningIssued,
     event_from_dict,
 )
+from counterram.metrics.matching import MATCH_GATE_M, match_tracks
 from counterram.world import Truth
 
 __all__ = ["MATCH_GATE_M", "POI_LEAD_S", "SUMMARY_KEYS", "compute_summary", "match_tracks"]
-
-MATCH_GATE_M = 300.0
-"""A track position votes for the nearest round within this distance (m)."""
 
 POI_LEAD_S = 10.0
 """``poi_cep_m`` judges the last impact prediction made at least this long before impact (s)."""
@@ -83,42 +81,6 @@ SUMMARY_KEYS = (
 
 def _events(events: Iterable[Event | Mapping[str, Any]]) -> list[Event]:
     return [e if isinstance(e, Event) else event_from_dict(dict(e)) for e in events]
-
-
-def match_tracks(
-    truth: Truth,
-    tracks: Iterable[TrackEvent],
-    kill_time_s: np.ndarray | None = None,
-    gate_m: float = MATCH_GATE_M,
-) -> dict[int, int]:
-    """Confirmed track id → round id: the round nearest to most of the track's reported
-    positions (within ``gate_m``, among the rounds airborne and not killed at each report)."""
-    by_time: dict[float, list[TrackEvent]] = defaultdict(list)
-    confirmed: set[int] = set()
-    for e in tracks:
-        if e.status == "confirmed":
-            confirmed.add(e.track_id)
-            by_time[e.time_s].append(e)
-    votes: dict[int, Counter[int]] = defaultdict(Counter)
-    for t in sorted(by_time):
-        ids, states = truth.states_at(t)
-        if kill_time_s is not None:
-            alive = ~(kill_time_s[ids] <= t)
-            ids, states = ids[alive], states[alive]
-        if ids.size == 0:
-            continue
-        group = by_time[t]
-        pos = np.array([e.position_enu for e in group], dtype=float)
-        d = np.linalg.norm(pos[:, None, :] - states[None, :, :3], axis=2)
-        best = np.argmin(d, axis=1)
-        for e, j, dist in zip(group, best, d[np.arange(len(group)), best], strict=True):
-            if dist <= gate_m:
-                votes[e.track_id][int(ids[j])] += 1
-    out = {}
-    for tid in confirmed:
-        if votes[tid]:
-            out[tid] = min(votes[tid].items(), key=lambda kv: (-kv[1], kv[0]))[0]
-    return out
 
 
 def _stats(values: list[float]) -> dict[str, float | None]:

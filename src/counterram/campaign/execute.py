@@ -20,6 +20,7 @@ points much less noisy than independent seeds would.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -149,7 +150,11 @@ class LocalExecutor:
 
     def __enter__(self) -> LocalExecutor:
         if self.workers > 1:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers)
+            # workers start from a clean server process, not a fork of this one: a process that
+            # has run a threaded numba kernel (OpenMP) cannot be forked safely
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=multiprocessing.get_context("forkserver")
+            )
         return self
 
     def __exit__(self, *exc: object) -> None:

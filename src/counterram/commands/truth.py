@@ -18,7 +18,7 @@ from rich.table import Table
 
 from counterram.commands.scenario import EXIT_INVALID, _fail
 from counterram.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario
-from counterram.world import Truth, build_truth
+from counterram.world import Truth, build_truth, write_truth
 
 __all__ = ["summarize", "truth"]
 
@@ -92,7 +92,7 @@ def truth(
     result = build_truth(sc, seed=seed)
     elapsed = time.perf_counter() - start
     try:
-        result.write(out)
+        write_truth(result, out)
     except OSError as exc:
         _bad_input(f"--out: cannot write {str(out)!r}: {exc.strerror or exc}")
     summary = summarize(result)

@@ -34,7 +34,7 @@ has a usable fire time. Its *intervals* are runs of consecutive usable grid time
 (first, last) grid time: the true boundaries lie within one grid step outside each end.
 
 **Reason** when not engageable: ``not_tracked`` when no confirmed track matched the round (see
-:func:`counterram.summary.match_tracks`). Otherwise the limits are applied one after the other to
+`counterram.metrics.matching.match_tracks`). Otherwise the limits are applied one after the other to
 every (gun, grid time) of the flight in the order above (range, self-destruct, height, travel,
 no-fire, magazine); the first that leaves nothing is the reason. When something is left but none of
 it comes after confirmation + reaction + slew: ``no_time_after_confirmation`` (the round could
@@ -81,6 +81,7 @@ import numpy as np
 from counterram.engagement.config import Gun, guns_from_scenario, in_no_fire_sector
 from counterram.engagement.intercept import WindowReason, engagement_window, slew_time_s
 from counterram.events import EngagementOrdered, EngagementOutcome, Event, TrackEvent
+from counterram.metrics.matching import kill_times, match_tracks
 from counterram.physics.catalogue import load_catalogue
 from counterram.physics.trajectory import Projectiles
 from counterram.world.truth import Truth, hermite
@@ -224,16 +225,6 @@ def _events(events: Iterable[Event | Mapping[str, Any]]) -> list[Event]:
     return [e if isinstance(e, Event) else event_from_dict(dict(e)) for e in events]
 
 
-def kill_times(events: Sequence[Event], n: int) -> np.ndarray:
-    """(n,) earliest kill time of each round from the killing outcomes (NaN: not killed)."""
-    out = np.full(n, np.inf)
-    for e in events:
-        if isinstance(e, EngagementOutcome) and e.killed and 0 <= e.round_id < n:
-            out[e.round_id] = min(out[e.round_id], float(e.time_s))
-    out[~np.isfinite(out)] = np.nan
-    return out
-
-
 def confirmation_times(
     events: Sequence[Event], owner: Mapping[int, int], n: int
 ) -> np.ndarray:
@@ -364,7 +355,7 @@ def engagement_opportunity(
 
     ``scenario`` parsed or resolved (its guns, atmosphere and wind); ``events`` the run's events
     (objects or dicts); ``owner`` confirmed track id → round id (default
-    :func:`counterram.summary.match_tracks` over the events); ``guns`` default the scenario's;
+    `counterram.metrics.matching.match_tracks` over the events); ``guns`` default the scenario's;
     ``rounds`` the round ids to judge (default every round whose impact lies in an asset).
     """
     started = time.perf_counter()
@@ -374,7 +365,6 @@ def engagement_opportunity(
     evs = _events(events)
     n = len(truth)
     if owner is None:
-        from counterram.summary import match_tracks
 
         owner = match_tracks(truth, [e for e in evs if isinstance(e, TrackEvent)],
                              kill_times(evs, n))
@@ -605,7 +595,6 @@ def engagement_tally(
     n = len(truth)
     kill_t = kill_times(evs, n)
     if owner is None:
-        from counterram.summary import match_tracks
 
         owner = match_tracks(truth, [e for e in evs if isinstance(e, TrackEvent)], kill_t)
     orders = [e for e in evs if isinstance(e, EngagementOrdered)]

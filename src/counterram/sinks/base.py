@@ -1,7 +1,7 @@
 """Sinks: the interface between a run and what records or shows it.
 
 Why it exists: a run (simulated or live) produces one stream of events, step by step, and at
-its end a record (:class:`counterram.driver.RunRecord`). The event log, the plot log, the
+its end a record (:class:`counterram.run_record.RunRecord`). The event log, the plot log, the
 summary and the report are sinks of that stream, and so are a Cursor-on-Target feed or a live
 map: a new one is one :class:`Sink` subclass and one :func:`register_sink` call; the run driver
 (:mod:`counterram.driver`) and the CLI need no change.
@@ -17,12 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from counterram.events import Event
-
-if TYPE_CHECKING:  # pragma: no cover
-    from counterram.driver import RunRecord
+from counterram.run_record import RunRecord
 
 __all__ = ["RunStart", "Sink", "make_sinks", "register_sink", "sink_names"]
 

@@ -40,7 +40,7 @@ from counterram.events import Ellipse, ImpactPredicted
 
 if TYPE_CHECKING:
     from counterram.scenario.resolved import ResolvedScenario
-    from counterram.sinks.report import RunAnalysis
+    from counterram.sinks.analysis import RunAnalysis
     from counterram.world.truth import Truth
 
 __all__ = [

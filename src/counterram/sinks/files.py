@@ -7,14 +7,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 from counterram.events import Event
+from counterram.run_record import RunRecord
 from counterram.sinks.base import RunStart, Sink, register_sink
 from counterram.sinks.jsonl import EventLogWriter
-
-if TYPE_CHECKING:  # pragma: no cover
-    from counterram.driver import RunRecord
 
 __all__ = ["EventLogSink", "PlotLogSink", "ReportSink", "SummarySink"]
 

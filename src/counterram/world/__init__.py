@@ -4,11 +4,11 @@ the truth that sensors observe and that tracking, warning and engagement are sco
 Typical use::
 
     from counterram.scenario import load_scenario
-    from counterram.world import build_truth, read_truth
+    from counterram.world import build_truth, read_truth, write_truth
 
     truth = build_truth(load_scenario("baghdad-embassy"))
     ids, states = truth.states_at(120.0)        # rounds airborne at t = 120 s, (M, 6)
-    truth.write("truth.parquet")                # or .jsonl
+    write_truth(truth, "truth.parquet")         # or .jsonl
 """
 
 from counterram.world.build import build_truth

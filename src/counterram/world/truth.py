@@ -10,13 +10,8 @@ salvo costs a few array operations.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
-
-if TYPE_CHECKING:
-    import pyarrow as pa
 
 __all__ = ["Truth"]
 
@@ -117,18 +112,6 @@ class Truth:
         )
 
     # ------------------------------------------------------------------ files
-    def to_table(self) -> pa.Table:
-        """One row per round as a pyarrow table (see :mod:`counterram.world.storage`)."""
-        from counterram.world.storage import truth_table
-
-        return truth_table(self)
-
-    def write(self, path: str | Path) -> Path:
-        """Write to ``path``: Parquet (``.parquet``) or JSON Lines (``.jsonl``)."""
-        from counterram.world.storage import write_truth
-
-        return write_truth(self, path)
-
     # ------------------------------------------------------------------ states in flight
     def in_flight(self, time_s: float) -> np.ndarray:
         """Ids of the rounds airborne at ``time_s`` (launched, not yet landed), ascending."""

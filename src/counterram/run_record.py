@@ -1,0 +1,55 @@
+"""What a run leaves behind: the record its sinks are closed with, and a live run's tally.
+
+Kept apart from the driver that fills it (:mod:`counterram.driver`) so that sinks
+(:mod:`counterram.sinks`) can read it without importing the driver.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from counterram.events import Event
+
+__all__ = ["LiveResult", "RunRecord"]
+
+
+@dataclass
+class LiveResult:
+    """What a live run did: steps, plots accepted, rejections by reason (reader and engine)
+    and event counts by kind."""
+
+    steps: int = 0
+    plots_accepted: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    events: Counter[str] = field(default_factory=Counter)
+    first_step_s: float = math.nan
+    last_step_s: float = math.nan
+
+    @property
+    def total_rejected(self) -> int:
+        return sum(self.rejected.values())
+
+
+@dataclass
+class RunRecord:
+    """A finished (or stopped) run, as the sinks' :meth:`~counterram.sinks.base.Sink.close`
+    sees it: its mode, output folder, scenario, engine and events; a simulation's result and
+    summary, or a live run's tally."""
+
+    mode: str
+    out: Path | None
+    scenario: Any
+    engine: Any | None = None
+    """The :class:`~counterram.engine.Engine` that ran."""
+    events: list[Event] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+    simulation: Any | None = None
+    """The :class:`~counterram.sim.SimulationResult` of a simulated run."""
+    summary: dict[str, Any] | None = None
+    live: LiveResult | None = None
+    plots_received: int = 0
