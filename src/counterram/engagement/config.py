@@ -289,7 +289,7 @@ class Gun:
         only for geodetic positions), or ``position_enu`` given directly (3,)."""
         from counterram.physics.catalogue import load_catalogue
         from counterram.scenario.geometry import EnuPoint
-        from counterram.scenario.resolved import area_to_site, point_to_site
+        from counterram.scenario.site_frame import area_to_site, point_to_site
 
         cat = catalogue if catalogue is not None else load_catalogue()
         munition = cat.get(config.ammunition)
