@@ -5,26 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import two_firings
 from counterram.events import (
     EngagementOrdered,
     EngagementOutcome,
     RoundImpacted,
     RoundLaunched,
 )
-from counterram.scenario import load_scenario
 from counterram.sensors.plotio import read_plots
 from counterram.sim import SimulationResult, simulate
 
 
 def small_scenario():
-    """Two firings from baghdad-embassy (a 3-rocket salvo and a 3-bomb mortar string), 200 s:
-    at seed 1 the guns engage and kill some rounds (a fast run with every kind of event)."""
-    sc = load_scenario("baghdad-embassy")
-    rockets = sc.threats[1].model_copy(update={"count": 1, "time_window_s": None,
-                                               "start_time_s": 20.0})
-    mortars = sc.threats[3].model_copy(update={"count": 1, "time_window_s": None,
-                                               "start_time_s": 30.0})
-    return sc.model_copy(update={"threats": (rockets, mortars), "duration_s": 200.0})
+    """The shared two-firing scenario (conftest): at seed 1 the guns engage and kill some
+    rounds, a fast run with every kind of event."""
+    return two_firings()
 
 
 SEED = 1
