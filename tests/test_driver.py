@@ -135,7 +135,8 @@ def test_unknown_sources_and_sinks_are_named() -> None:
 def test_the_driver_runs_live_on_plain_lines_with_no_sinks(simulated, small_scenario) -> None:
     _, out, sim_sink = simulated
     lines = (out / "plots.jsonl").read_text(encoding="utf-8").splitlines()
-    record = RunDriver().live(Engine.from_scenario(small_scenario), lines)
+    record = RunDriver().live(Engine.from_scenario(small_scenario), lines, keep_events=True)
+    assert RunDriver().live(Engine.from_scenario(small_scenario), lines).events == []
     assert record.live is not None and record.live.steps > 0
     assert record.live.plots_accepted == sim_sink.plot_lines
     assert [e.to_json() for e in record.events if e.kind == "engagement"] == [

@@ -115,8 +115,11 @@ class RunDriver:
         drain_s: float = 60.0,
         time_tolerance_s: float = 2.0,
         scenario: Any | None = None,
+        keep_events: bool = False,
     ) -> RunRecord:
-        """Run ``engine`` on a plot source (or any iterable of plot lines): module docstring."""
+        """Run ``engine`` on a plot source (or any iterable of plot lines): module docstring.
+        The record keeps the events only with ``keep_events``: a live engine runs for days, and
+        its sinks have them."""
         if self.out is not None:
             self.out.mkdir(parents=True, exist_ok=True)
         record = RunRecord("live", self.out, scenario, engine)
@@ -124,7 +127,8 @@ class RunDriver:
         opened: list[Sink] = []
 
         def emit(now: float, events: list[Event]) -> None:
-            record.events.extend(events)
+            if keep_events:
+                record.events.extend(events)
             for s in self.sinks:
                 s.write(now, events)
 

@@ -47,6 +47,7 @@ class RunRecord:
     engine: Any | None = None
     """The :class:`~counterram.engine.Engine` that ran."""
     events: list[Event] = field(default_factory=list)
+    """Every event of a simulated run; of a live run only when asked (``keep_events``)."""
     started: float = field(default_factory=time.perf_counter)
     simulation: Any | None = None
     """The :class:`~counterram.sim.SimulationResult` of a simulated run."""
