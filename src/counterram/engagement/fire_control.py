@@ -720,13 +720,12 @@ class FireControl:
         ):
             return [(0.0, 0.0)] * len(shots)
         n = len(shots)
-        k = [shot.k for _, _, shot, _, _ in shots]
-        az = np.array([sol.azimuth_rad[r] for (_, sol, _, _, _), r in zip(shots, k, strict=True)])
-        el = np.array([sol.elevation_rad[r] for (_, sol, _, _, _), r in zip(shots, k, strict=True)])
-        intercept = np.array([sol.intercept_enu[r]
-                              for (_, sol, _, _, _), r in zip(shots, k, strict=True)])
-        v_threat = np.array([sol.threat_velocity_enu[r]
-                             for (_, sol, _, _, _), r in zip(shots, k, strict=True)])
+
+        def column(name: str) -> NDArray[np.float64]:  # each shot's row of its window solution
+            return np.array([getattr(sol, name)[shot.k] for _, sol, shot, _, _ in shots])
+
+        az, el = column("azimuth_rad"), column("elevation_rad")
+        intercept, v_threat = column("intercept_enu"), column("threat_velocity_enu")
         pk = np.array([shot.pk for _, _, shot, _, _ in shots])
         parts: list[FallingDebris] = []
         owner: list[NDArray[np.int64]] = []
