@@ -416,37 +416,40 @@ def test_builtin_scenario_confirms_rounds_with_four_detections(name: str) -> Non
 
 
 def test_spatial_screen_never_drops_a_track_the_gate_would_accept(monkeypatch) -> None:
-    """The per-group screen (``Tracker._near``) is conservative: over a simulated run with
-    clutter, every track that passes the χ² gate of some plot of a group was in the screened
-    set, and the screen leaves tracks out (a search radar's group, clutter all over the sky,
-    keeps most tracks; a cued fire-control look keeps only the track it looked at)."""
+    """The per-group screen (:func:`~counterram.tracking.update_kernels.near_tracks`, inside
+    the tracker's compiled group step) is conservative: over a simulated run with clutter,
+    every track that passes the χ² gate of some plot of a group was in the screened set, and
+    the screen leaves tracks out (a search radar's group, clutter all over the sky, keeps most
+    tracks; a cued fire-control look keeps only the track it looked at)."""
     from tests.test_engine import small_scenario
 
     from counterram.engine import Engine
     from counterram.sim import simulate
+    from counterram.tracking import update_kernels
 
     res = simulate(small_scenario(), seed=2)
     engine = Engine.from_scenario(small_scenario())
     tracker = engine.tracker
-    screen = Tracker._near
+    step_group = update_kernels.screen_predict_gate
     seen = {"groups": 0, "tracks": 0, "kept": 0, "missed": 0}
 
-    def checked(self, t, srow, z):
-        near = screen(self, t, srow, z)
-        tab = self.tracks
-        xp, Pp = self.filter.predict(tab.x, tab.P, t - tab.time_s)
-        doppler = np.isfinite(z[:, 3]) & self._has_doppler[srow]
-        d2 = self._distances(xp, Pp, z, srow, doppler)
-        limit = np.where(tab.status == TrackStatus.CONFIRMED, self._gate_limit.max(),
-                         self._tentative_limit.max())
+    def checked(x, P, time_s, status, t, *rest):
+        out = step_group(x, P, time_s, status, t, *rest)
+        near = out[0]
+        z, s, sigma, m, doppler = rest[15:20]
+        xp, Pp = tracker.filter.predict(x, P, t - time_s)
+        d2 = np.empty((x.shape[0], z.shape[0]))
+        update_kernels.gate_distances(xp, Pp, z, s, sigma, m, doppler, d2)
+        limit = np.where(status == TrackStatus.CONFIRMED, tracker._gate_limit.max(),
+                         tracker._tentative_limit.max())
         gated = np.flatnonzero(np.any(d2 <= limit[:, None], axis=1))
         seen["groups"] += 1
-        seen["tracks"] += len(tab)
+        seen["tracks"] += x.shape[0]
         seen["kept"] += near.size
         seen["missed"] += np.setdiff1d(gated, near).size
-        return near
+        return out
 
-    monkeypatch.setattr(Tracker, "_near", checked)
+    monkeypatch.setattr(update_kernels, "screen_predict_gate", checked)
     report = res.plots.report_time_s
     step = res.step_s
     for k in range(1, round(res.end_time_s / step) + 1):

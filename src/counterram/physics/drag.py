@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.interpolate import PchipInterpolator
@@ -58,3 +59,19 @@ class DragTables:
         k = np.asarray(table_index, dtype=np.intp) * n_mach + i
         c0 = flat[k]
         return c0 + w * (flat[k + 1] - c0)
+
+
+_CACHE: dict[tuple, DragTables] = {}
+
+
+def tables_for(munitions: Sequence[Any]) -> DragTables:
+    """The (cached) tables of munitions (anything with ``name``, ``mach`` and ``cd``), row i for
+    munition i: resampling a table costs ~0.5 ms, and the integrator and the classifier ask for
+    the same few combinations at every step."""
+    key = tuple((m.name, tuple(m.mach), tuple(m.cd)) for m in munitions)
+    tables = _CACHE.get(key)
+    if tables is None:
+        tables = _CACHE[key] = DragTables.from_tables(
+            [(m.mach, m.cd) for m in munitions], [m.name for m in munitions]
+        )
+    return tables

@@ -33,7 +33,7 @@ from numpy.typing import ArrayLike
 
 from counterram.physics import kernels
 from counterram.physics.atmosphere import STANDARD, Atmosphere
-from counterram.physics.drag import DragTables
+from counterram.physics.drag import DragTables, tables_for
 from counterram.physics.wind import CALM, Wind
 
 
@@ -54,18 +54,6 @@ _ONE_PASS_SAMPLES = 1_000_000
 """An adaptive sampled flight whose sample array up to ``max_time_s`` holds at most this many
 states (48 MB) is flown once and trimmed; a longer one is flown twice (the first pass finds the
 longest flight, so that the array is no larger than needed)."""
-
-_DRAG_CACHE: dict[tuple, DragTables] = {}
-
-
-def _drag_tables(munitions: Sequence[MunitionLike]) -> DragTables:
-    key = tuple((m.name, tuple(m.mach), tuple(m.cd)) for m in munitions)
-    if key not in _DRAG_CACHE:
-        _DRAG_CACHE[key] = DragTables.from_tables(
-            [(m.mach, m.cd) for m in munitions], [m.name for m in munitions]
-        )
-    return _DRAG_CACHE[key]
-
 
 @dataclass(frozen=True, eq=False)
 class Projectiles:
@@ -101,7 +89,7 @@ class Projectiles:
             thrust_n=np.array([m.thrust_n for m in munitions], dtype=float),
             drag_index=np.array([order[m.name] for m in munitions], dtype=np.intp),
             drag_scale=np.broadcast_to(np.asarray(drag_scale, dtype=float), (n,)).copy(),
-            drag=_drag_tables(list(unique.values())),
+            drag=tables_for(list(unique.values())),
         )
 
     @classmethod

@@ -44,7 +44,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from counterram.physics.atmosphere import STANDARD, Atmosphere
 from counterram.physics.catalogue import Catalogue, Munition, load_catalogue
-from counterram.physics.drag import DragTables
+from counterram.physics.drag import tables_for
 from counterram.physics.wind import CALM, Wind
 from counterram.prediction.impact import as_track_arrays
 from counterram.prediction.origin import fly_back
@@ -110,9 +110,7 @@ def _drag_factor(
     munitions: Sequence[Munition], x: NDArray[np.float64], atmosphere: Atmosphere, wind: Wind
 ) -> NDArray[np.float64]:
     """ln(½ (A/m) Cd(M)) of each munition at each state's Mach number, (N, M); burnout mass."""
-    tables = DragTables.from_tables(
-        [(m.mach, m.cd) for m in munitions], [m.name for m in munitions]
-    )
+    tables = tables_for(munitions)
     w = x[:, 3:6] - np.asarray(wind.at(x[:, 2]), dtype=float).reshape(-1, 3)
     mach = np.linalg.norm(w, axis=1) / np.asarray(atmosphere.speed_of_sound(x[:, 2]), dtype=float)
     out = np.empty((x.shape[0], len(munitions)))
@@ -166,9 +164,14 @@ def classify(
     wind: Wind = CALM,
     ground_height_m: float = 0.0,
     settings: ClassifierSettings = ClassifierSettings(),
+    rtol: float | None = None,
 ) -> Classification:
     """Class and most likely munition of N tracks (states (N, 7) with β relative to
-    ``reference``, covariances (N, 7, 7), times (N,)); see the module docstring."""
+    ``reference``, covariances (N, 7, 7), times (N,)); see the module docstring.
+
+    ``rtol``: the backward flights' tolerance (None: the integrator's backward default). The
+    likelihoods compare launch speeds to charge tables within a few per cent and launch times
+    to tenths of a second, so the engine flies them as loosely as its origins."""
     x, P, t = as_track_arrays(x, P, time_s)
     cands = list(candidates) if candidates is not None else threat_candidates()
     if not cands:
@@ -191,6 +194,7 @@ def classify(
         atmosphere=atmosphere,
         wind=wind,
         ground_height_m=ground_height_m,
+        rtol=rtol,
     )
     v0 = back.launch_speed_mps.reshape(n, k)
     el0 = np.degrees(back.launch_elevation_rad.reshape(n, k))

@@ -4,9 +4,11 @@ Both filters share one interface (:class:`Filter`): ``predict(x, P, dt) -> (x, P
 ``update(x, P, z, sensors) -> UpdateResult``, where ``x`` is (N, d), ``P`` (N, d, d), ``z``
 (N, 3|4) and every row may come from a different sensor
 (:class:`~counterram.tracking.measurement.SensorRows`). The code keeps the textbook's symbols —
-x, P, F, H, R, Q, S, K, y — one equation per line, on stacked arrays: numpy's batched ``@`` and
-``solve`` replace the per-track Python loop that makes the field's libraries cost about a
-millisecond per track update (measured in benchmarks/bench_filters.py).
+x, P, F, H, R, Q, S, K, y, on stacked arrays: the UKF in numpy's batched ``@`` and ``solve``, the
+EKF's update in one compiled loop over rows (:mod:`counterram.tracking.update_kernels`: the
+tracker updates a handful of tracks per plot group, where numpy's dispatch cost dominated). Both
+replace the per-track Python loop that makes the field's libraries cost about a millisecond per
+track update (measured in benchmarks/bench_filters.py).
 
 Covariance updates use the Joseph form P = (I − K H) P (I − K H)ᵀ + K R Kᵀ (EKF), which stays
 symmetric positive semidefinite under round-off and for any gain; the UKF uses P − K S Kᵀ. Both
@@ -24,6 +26,7 @@ import numpy as np
 from scipy.stats import chi2
 
 from counterram.tracking import measurement as meas
+from counterram.tracking import update_kernels
 from counterram.tracking.measurement import SensorRows
 from counterram.tracking.motion import MotionModel
 
@@ -96,16 +99,19 @@ class ExtendedKalmanFilter:
     def update(
         self, x: np.ndarray, P: np.ndarray, z: np.ndarray, sensors: SensorRows
     ) -> UpdateResult:
+        """Joseph-form update of N rows, one compiled call
+        (:func:`~counterram.tracking.update_kernels.ekf_update`)."""
         x, P = _check(x, P)
-        lin = meas.linearise(x, z, sensors)
-        H, R, y = lin.H, lin.R, lin.y
-        PHt = P @ _tr(H)
-        S = _symmetric(H @ PHt + R)
-        K, nis = _gain_and_nis(PHt, S, y)
-        x_post = x + np.einsum("nij,nj->ni", K, y)
-        I_KH = np.eye(x.shape[1]) - K @ H
-        P_post = I_KH @ P @ _tr(I_KH) + K @ R @ _tr(K)
-        return UpdateResult(x_post, _symmetric(P_post), y, S, nis, lin.dof)
+        z, has_doppler, m = meas.prepare(z, sensors)
+        n, d = x.shape
+        x_post, P_post = np.empty((n, d)), np.empty((n, d, d))
+        y, S, nis = np.empty((n, m)), np.empty((n, m, m)), np.empty(n)
+        update_kernels.ekf_update(
+            np.ascontiguousarray(x), np.ascontiguousarray(P), np.ascontiguousarray(z),
+            np.ascontiguousarray(sensors.position_enu, dtype=float),
+            np.ascontiguousarray(sensors.sigma, dtype=float), x_post, P_post, y, S, nis,
+        )
+        return UpdateResult(x_post, P_post, y, S, nis, 3 + has_doppler.astype(np.int64))
 
 
 @dataclass(frozen=True)

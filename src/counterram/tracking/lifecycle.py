@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from enum import IntEnum
 
+import numba as nb
 import numpy as np
 
 
@@ -174,10 +175,11 @@ _REASON_NAMES = np.array(("", *DELETION_REASONS), dtype=object)
 """Reason text by code: 0 keeps the track, k deletes it for ``DELETION_REASONS[k − 1]``."""
 
 
-_NOT_CONFIRMED, _MISSED, _COASTED, _DIVERGED, _IMPACT = (
+NOT_CONFIRMED, MISSED, COASTED, DIVERGED, IMPACT = (
     DELETION_REASONS.index(r) + 1
     for r in ("not_confirmed", "missed", "coasted", "diverged", "impact")
 )
+TENTATIVE, CONFIRMED = int(TrackStatus.TENTATIVE), int(TrackStatus.CONFIRMED)
 
 
 def reason_code(name: str) -> int:
@@ -188,6 +190,40 @@ def reason_code(name: str) -> int:
 def reason_names(code: np.ndarray) -> np.ndarray:
     """Reason text (object array, ``""`` for none) of integer reason codes."""
     return _REASON_NAMES[code]
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _codes(
+    status, first_s, revisit_s, hits, last_hit_s, miss_interval_s, now_s, confirm_hits,
+    confirm_looks, max_misses, max_coast_s, position_sigma_m, height_m, height_sigma_m,
+    max_position_sigma_m, ground_height_m, confirm_out, code_out,
+):
+    """The rules of :func:`lifecycle_codes`, one pass over the rows (compiled: the tracker
+    judges its tracks after every plot group)."""
+    for i in range(status.shape[0]):
+        now = now_s[i]
+        tentative = status[i] == TENTATIVE
+        # look k of a track is at first_s + (k − 1) revisit_s; half a revisit of slack for jitter
+        in_time = (now - first_s[i]) / revisit_s[i] + 1.0 <= confirm_looks + 0.5
+        confirm = tentative and hits[i] >= confirm_hits and in_time
+        since_hit = now - last_hit_s[i]
+        missed = (status[i] == CONFIRMED or confirm) and (
+            since_hit > (max_misses + 0.5) * miss_interval_s[i]
+        )
+        # later rules take precedence: the last that applies names the reason
+        code = 0
+        if height_m[i] + 3.0 * height_sigma_m[i] < ground_height_m:
+            code = IMPACT
+        if position_sigma_m[i] > max_position_sigma_m:
+            code = DIVERGED
+        if since_hit > max_coast_s:
+            code = COASTED
+        if missed:
+            code = MISSED
+        if tentative and not confirm and not in_time:
+            code = NOT_CONFIRMED
+        code_out[i] = code
+        confirm_out[i] = confirm and code == 0
 
 
 def lifecycle_codes(
@@ -206,23 +242,23 @@ def lifecycle_codes(
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`lifecycle_decisions` with integer reason codes (:func:`reason_code`) instead of
     text; ``now_s`` may also be one time per row."""
-    tentative = table.status == TrackStatus.TENTATIVE
-    # Look k of a track is at first_s + (k − 1) revisit_s; half a revisit of slack for jitter.
-    looks_elapsed = (now_s - table.first_s) / table.revisit_s + 1.0
-    in_time = looks_elapsed <= confirm_looks + 0.5
-    confirm = tentative & (table.hits >= confirm_hits) & in_time
-    since_hit = now_s - table.last_hit_s
-    missed = ((table.status == TrackStatus.CONFIRMED) | confirm) & (
-        since_hit > (max_misses + 0.5) * table.miss_interval_s
+    n = len(table)
+    confirm = np.empty(n, dtype=np.bool_)
+    code = np.empty(n, dtype=np.int8)
+
+    def rows(a: float | np.ndarray) -> np.ndarray:
+        if isinstance(a, np.ndarray) and a.shape == (n,) and a.dtype == np.float64:
+            return np.ascontiguousarray(a)
+        return np.ascontiguousarray(np.broadcast_to(np.asarray(a, dtype=float), (n,)))
+
+    now = np.full(n, now_s) if isinstance(now_s, float | int) else rows(now_s)
+    _codes(
+        table.status, table.first_s, table.revisit_s, table.hits, table.last_hit_s,
+        table.miss_interval_s, now, int(confirm_hits), float(confirm_looks), float(max_misses),
+        float(max_coast_s), rows(position_sigma_m), rows(height_m), rows(height_sigma_m),
+        float(max_position_sigma_m), float(ground_height_m), confirm, code,
     )
-    # Later assignments take precedence: the first rule that applies names the reason.
-    code = np.zeros(len(table), dtype=np.int8)
-    code[height_m + 3.0 * height_sigma_m < ground_height_m] = _IMPACT
-    code[position_sigma_m > max_position_sigma_m] = _DIVERGED
-    code[since_hit > max_coast_s] = _COASTED
-    code[missed] = _MISSED
-    code[tentative & ~confirm & ~in_time] = _NOT_CONFIRMED
-    return confirm & (code == 0), code
+    return confirm, code
 
 
 def lifecycle_decisions(

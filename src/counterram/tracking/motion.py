@@ -427,6 +427,13 @@ class Ballistic:
             float(self.drag.mach_step),
         )
 
+    def kernel_args(self) -> tuple[Any, ...]:
+        """What :func:`counterram.tracking.kernels.propagate` takes between ``dt`` and ``mode``
+        (step, A/m, tables), then ``q`` and ``q_beta``: for compiled callers that predict
+        inside their own kernels (:mod:`counterram.tracking.update_kernels`)."""
+        return (float(self.max_step_s), self._area_over_mass, *self._table_args(),
+                float(self.q), float(self.q_beta))
+
     def acceleration(self, x: np.ndarray) -> np.ndarray:
         """v̇ (N, 3) at states ``x`` (N, d)."""
         return self._acceleration(x, jacobian=False)[0]

@@ -42,6 +42,7 @@ from scipy.stats import chi2
 
 from counterram.sensors.plots import PlotBatch, SensorInfo
 from counterram.tracking import measurement as meas
+from counterram.tracking import update_kernels
 from counterram.tracking.association import gnn
 from counterram.tracking.filters import ExtendedKalmanFilter
 from counterram.tracking.initiation import PairingGates, PlotPool, pair_plots, two_point_state
@@ -115,6 +116,19 @@ class GenericDrag:
             self.names[i] if s <= max_sigma else ""
             for i, s in zip(nearest, beta_sigma, strict=True)
         ]
+
+
+@dataclass(frozen=True)
+class _Converted:
+    """Plots of a group in ENU: positions (M, 3), converted covariances (M, 3, 3) and the root
+    of their traces (M,), converted once per batch."""
+
+    p: np.ndarray
+    C: np.ndarray
+    sigma_m: np.ndarray
+
+    def take(self, rows: np.ndarray) -> _Converted:
+        return _Converted(self.p[rows], self.C[rows], self.sigma_m[rows])
 
 
 def _positive(name: str, value: float) -> None:
@@ -292,6 +306,10 @@ class Tracker:
         # χ² gates by plot type (index 0: range and angles, 3 dof; 1: plus radial velocity, 4)
         self._gate_limit = chi2.ppf(c.gate_probability, [3, 4])
         self._tentative_limit = chi2.ppf(c.tentative_gate_probability, [3, 4])
+        self._near_root = float(np.sqrt(max(self._gate_limit.max(), self._tentative_limit.max())))
+        self._motion_args = self.motion.kernel_args()
+        if self._motion_args[1].size != 1:
+            raise ValueError("Tracker: the motion model must have one area-to-mass ratio")
         self._has_doppler = np.isfinite(self.sensors.sigma[:, meas.RADIAL_VELOCITY])
 
     # ---- public API -----------------------------------------------------------------------
@@ -339,140 +357,82 @@ class Tracker:
         order = np.lexsort((srow, t_all[keep]))
         idx = keep[order]  # input rows in processing order
         t, z, srow = t_all[idx], z_all[idx], srow[order]
+        # every plot's ENU position and converted covariance, once for the batch (the screen of
+        # the tracks near a group and the initiation of new tracks both use them)
+        p, C = meas.spherical_to_enu(
+            z, SensorRows(self.sensors.position_enu[srow], self.sensors.sigma[srow])
+        )
+        sig = np.sqrt(np.einsum("nii->n", C))
         cut = np.flatnonzero((np.diff(t) != 0) | (np.diff(srow) != 0)) + 1
         for a, b in zip(np.r_[0, cut], np.r_[cut, t.size], strict=True):
-            self._process_group(float(t[a]), int(srow[a]), z[a:b], idx[a:b])
+            self._process_group(
+                float(t[a]), int(srow[a]), z[a:b], idx[a:b], _Converted(p[a:b], C[a:b], sig[a:b])
+            )
             self.time_s = max(self.time_s, float(t[a]))
 
-    def _process_group(self, t: float, srow: int, z: np.ndarray, rows_in: np.ndarray) -> None:
+    def _process_group(
+        self, t: float, srow: int, z: np.ndarray, rows_in: np.ndarray, conv: _Converted
+    ) -> None:
         m = z.shape[0]
         uid = self._uid_base + rows_in
         free = np.ones(m, dtype=bool)
         tab = self.tracks
         if len(tab):
-            near = self._near(t, srow, z)
-            if near.size:
-                xp, Pp = self.filter.predict(tab.x[near], tab.P[near], t - tab.time_s[near])
-            else:
-                xp, Pp = tab.x[:0], tab.P[:0]
-            status = tab.status[near]
             doppler = np.isfinite(z[:, 3]) & self._has_doppler[srow]
-            d2 = self._distances(xp, Pp, z, srow, doppler) if near.size else np.zeros((0, m))
             gate_limit = self._gate_limit[doppler.view(np.int8)]
             tentative_limit = self._tentative_limit[doppler.view(np.int8)]
-            chosen_t, chosen_p = [], []
-            for code, limit in (
-                (TrackStatus.CONFIRMED, gate_limit),
-                (TrackStatus.TENTATIVE, tentative_limit),
-            ):
-                trk = np.flatnonzero(status == code)
-                cols = np.flatnonzero(free)
-                if trk.size == 0 or cols.size == 0:
-                    continue
-                sub = d2[np.ix_(trk, cols)]
-                inside = sub <= limit[cols][None, :]
-                if not inside.any():
-                    continue
-                r, k = gnn(sub, inside, limit.max())
-                chosen_t.append(trk[r])
-                chosen_p.append(cols[k])
-                free[cols[k]] = False
-            x_now, P_now = xp, Pp
-            if chosen_t:
-                ni = np.concatenate(chosen_t)  # rows of the near tracks
-                pj = np.concatenate(chosen_p)
-            if chosen_t and ni.size:
+            near, xp, Pp, d2, ni, pj, contested = update_kernels.screen_predict_gate(
+                tab.x, tab.P, tab.time_s, tab.status, t, np.ascontiguousarray(conv.p),
+                conv.sigma_m, self._near_root, float(self.config.process_noise_q),
+                *self._motion_args, np.ascontiguousarray(z), self.sensors.position_enu[srow],
+                self.sensors.sigma[srow], 4 if doppler.any() else 3, doppler, gate_limit,
+                tentative_limit, int(TrackStatus.CONFIRMED),
+            )
+            if contested:
+                ni, pj = self._assign(tab.status[near], d2, free, gate_limit, tentative_limit)
+            if ni.size:
                 ti = near[ni]
-                rows = SensorRows(
-                    np.broadcast_to(self.sensors.position_enu[srow], (ti.size, 3)),
-                    np.broadcast_to(self.sensors.sigma[srow], (ti.size, 4)),
+                free[pj] = False
+                update_kernels.apply_updates(
+                    xp, Pp, ni, np.ascontiguousarray(z[pj]), self.sensors.position_enu[srow],
+                    self.sensors.sigma[srow], ti, t, float(self._revisit[srow]),
+                    np.int64(1) << srow, tab.x, tab.P, tab.time_s, tab.hits, tab.nis_sum,
+                    tab.last_hit_s, tab.miss_interval_s, tab.sensor_mask,
                 )
-                res = self.filter.update(xp[ni], Pp[ni], z[pj], rows)
-                x_now, P_now = xp.copy(), Pp.copy()
-                x_now[ni], P_now[ni] = res.x, res.P
-                tab.x[ti], tab.P[ti] = res.x, res.P
-                tab.time_s[ti] = t
-                tab.hits[ti] += 1
-                tab.nis_sum[ti] += res.nis
-                tab.last_hit_s[ti] = np.maximum(tab.last_hit_s[ti], t)
-                tab.miss_interval_s[ti] = np.maximum(tab.miss_interval_s[ti], self._revisit[srow])
-                tab.sensor_mask[ti] |= np.int64(1) << srow
                 tab.record_plot(ti, uid[pj])
                 self._plot_track[rows_in[pj]] = tab.track_id[ti]
                 self.counters["plots_used"] += int(ti.size)
-            self._maintain(t, x_now, P_now, near)
+            self._maintain(t, xp, Pp, near)
         if np.any(free):
             keep = np.flatnonzero(free)
-            self._initiate(t, srow, z[keep], rows_in[keep], uid[keep])
+            self._initiate(t, srow, conv.take(keep), rows_in[keep], uid[keep])
 
-    def _near(self, t: float, srow: int, z: np.ndarray) -> np.ndarray:
-        """Rows of the tracks that can pass the gate of at least one plot of a group: a cheap,
-        conservative screen so that only those are predicted, gated and updated.
-
-        A pair passes the χ² gate γ only if the position innovation e (ENU) satisfies
-        eᵀ (P_pos + C)⁻¹ e ≤ γ (the position part of the gated distance, C the plot's converted
-        covariance), hence |e| ≤ √γ (√tr P_pos + √tr C). The track's predicted position and the
-        square root of its predicted position variance are bounded without the filter:
-        p + v dt + a dt²/2 with its own acceleration, and √tr P_pp + |dt| √tr P_vv + √(q |dt|³)
-        (Minkowski), with a margin of 50 m + |a| dt² for the change of the acceleration over dt
-        and the linearised conversion.
-        """
-        tab = self.tracks
-        dt = t - tab.time_s
-        x = tab.x
-        a = self.motion.acceleration(x)
-        pos = x[:, :3] + x[:, 3:6] * dt[:, None] + 0.5 * a * (dt * dt)[:, None]
-        P = tab.P
-        sig = (np.sqrt(np.einsum("nii->n", P[:, :3, :3]))
-               + np.abs(dt) * np.sqrt(np.einsum("nii->n", P[:, 3:6, 3:6]))
-               + np.sqrt(self.config.process_noise_q * np.abs(dt) ** 3))
-        margin = 50.0 + np.linalg.norm(a, axis=1) * dt * dt
-        sensors = SensorRows(
-            np.broadcast_to(self.sensors.position_enu[srow], (z.shape[0], 3)),
-            np.broadcast_to(self.sensors.sigma[srow], (z.shape[0], 4)),
-        )
-        p_plot, C = meas.spherical_to_enu(z, sensors)
-        sig_plot = np.sqrt(np.einsum("nii->n", C))
-        root = np.sqrt(max(self._gate_limit.max(), self._tentative_limit.max()))
-        dist = np.linalg.norm(pos[:, None, :] - p_plot[None, :, :], axis=-1)
-        reach = root * (sig[:, None] + sig_plot[None, :]) + margin[:, None]
-        ok = np.all(np.isfinite(x), axis=1) & np.isfinite(dt)
-        return np.flatnonzero(~ok | np.any(dist <= reach, axis=1))
-
-    def _distances(
-        self, x: np.ndarray, P: np.ndarray, z: np.ndarray, srow: int, doppler: np.ndarray
-    ) -> np.ndarray:
-        """Squared Mahalanobis distances (N, M) of N predicted tracks to M plots of one sensor.
-
-        The same quantity as :func:`~counterram.tracking.filters.mahalanobis`, factorised: with
-        every plot from one sensor, H (taken at the track) and R depend on the track alone, so
-        S = H P Hᵀ + R is formed and inverted once per track (in units of the sensor sigmas,
-        which keeps it well conditioned) and only the innovation y (azimuth wrapped) is per
-        pair. A plot without radial velocity uses the leading 3 × 3 block (the masked fourth
-        component of the full form is exactly decoupled).
-        """
-        s = self.sensors.position_enu[srow]
-        sigma = self.sensors.sigma[srow]
-        m = 4 if doppler.any() else 3
-        scale = 1.0 / sigma[:m]
-        zp = meas.measure(x, s, m)
-        H = meas.jacobian(x, s, m) * scale[:, None]
-        S = H @ P @ np.swapaxes(H, -1, -2)
-        S[:, np.arange(m), np.arange(m)] += 1.0
-        Si = np.linalg.inv(S)
-        y = z[None, :, :m] - zp[:, None, :]
-        y[..., meas.AZIMUTH] = meas.wrap_angle(y[..., meas.AZIMUTH])
-        y *= scale
-        if m == 3:
-            return np.einsum("nmi,nij,nmj->nm", y, Si, y)
-        y[:, ~doppler, meas.RADIAL_VELOCITY] = 0.0
-        d2 = np.einsum("nmi,nij,nmj->nm", y, Si, y)
-        if not doppler.all():
-            nd = ~doppler
-            y3 = y[:, nd, :3]
-            Si3 = np.linalg.inv(S[:, :3, :3])
-            d2[:, nd] = np.einsum("nmi,nij,nmj->nm", y3, Si3, y3)
-        return d2
+    @staticmethod
+    def _assign(
+        status: np.ndarray, d2: np.ndarray, free: np.ndarray, gate_limit: np.ndarray,
+        tentative_limit: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """GNN of a contested group: confirmed tracks first, tentative ones on the plots left
+        (rows of the near tracks and plot columns of the pairs; ``free`` is not changed)."""
+        left = free.copy()
+        chosen_t, chosen_p = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+        for code, limit in (
+            (TrackStatus.CONFIRMED, gate_limit),
+            (TrackStatus.TENTATIVE, tentative_limit),
+        ):
+            trk = np.flatnonzero(status == code)
+            cols = np.flatnonzero(left)
+            if trk.size == 0 or cols.size == 0:
+                continue
+            sub = d2[np.ix_(trk, cols)]
+            inside = sub <= limit[cols][None, :]
+            if not inside.any():
+                continue
+            r, k = gnn(sub, inside, limit.max())
+            chosen_t.append(trk[r])
+            chosen_p.append(cols[k])
+            left[cols[k]] = False
+        return np.concatenate(chosen_t), np.concatenate(chosen_p)
 
     def _maintain(
         self, t: float, x_now: np.ndarray, P_now: np.ndarray, rows: np.ndarray | None = None
@@ -484,13 +444,19 @@ class Tracker:
         c = self.config
         tab = self.tracks
         n = len(tab)
-        if rows is not None:
-            xs, Ps = x_now, P_now
-            x_now = np.zeros((n, xs.shape[1]))
-            P_now = np.zeros((n, *Ps.shape[1:]))
-            x_now[:, 2] = np.nan  # not judged on height or spread here
-            x_now[rows], P_now[rows] = xs, Ps
-        pos_sigma = np.sqrt(np.linalg.eigvalsh(P_now[:, :3, :3])[:, -1])
+        if rows is None:
+            pos_sigma = np.empty(n)
+            update_kernels.position_sigma(np.ascontiguousarray(P_now), pos_sigma)
+            height, height_sigma = x_now[:, 2], np.sqrt(P_now[:, 2, 2])
+        else:
+            # only the table's ``rows`` are judged on height and spread
+            pos_sigma, height, height_sigma = np.zeros(n), np.full(n, np.nan), np.zeros(n)
+            if rows.size:
+                sig = np.empty(rows.size)
+                update_kernels.position_sigma(P_now, sig)
+                pos_sigma[rows] = sig
+                height[rows] = x_now[:, 2]
+                height_sigma[rows] = np.sqrt(P_now[:, 2, 2])
         confirm, code = lifecycle_codes(
             tab,
             t,
@@ -499,8 +465,8 @@ class Tracker:
             max_misses=c.max_misses,
             max_coast_s=c.max_coast_s,
             position_sigma_m=pos_sigma,
-            height_m=x_now[:, 2],
-            height_sigma_m=np.sqrt(P_now[:, 2, 2]),
+            height_m=height,
+            height_sigma_m=height_sigma,
             max_position_sigma_m=c.max_position_sigma_m,
             ground_height_m=c.ground_height_m,
         )
@@ -510,6 +476,12 @@ class Tracker:
             confirm &= judged  # a confirmation comes with a plot: its track is near
         new = np.flatnonzero(confirm)
         if new.size:
+            if rows is not None:  # the judged rows at full size (NaN height: not judged)
+                xs, Ps = x_now, P_now
+                x_now = np.zeros((n, xs.shape[1]))
+                P_now = np.zeros((n, *Ps.shape[1:]))
+                x_now[:, 2] = np.nan
+                x_now[rows], P_now[rows] = xs, Ps
             new = self._resolve_confirmations(new, x_now, P_now, code)
             tab.status[new] = TrackStatus.CONFIRMED
             tab.confirmed_s[new] = t
@@ -564,7 +536,7 @@ class Tracker:
         self,
         t: float,
         srow: int,
-        z: np.ndarray,
+        plots: _Converted,
         rows_in: np.ndarray,
         uid: np.ndarray,
     ) -> None:
@@ -575,12 +547,8 @@ class Tracker:
             fresh = pool.time_s >= t - gates.max_dt_s - c.late_tolerance_s
             if not fresh.all():
                 pool.keep(fresh)
-        m = z.shape[0]
-        rows = SensorRows(
-            np.broadcast_to(self.sensors.position_enu[srow], (m, 3)),
-            np.broadcast_to(self.sensors.sigma[srow], (m, 4)),
-        )
-        p, C = meas.spherical_to_enu(z, rows)
+        p, C = plots.p, plots.C
+        m = p.shape[0]
         pairs = pair_plots(pool, np.full(m, t), p, C, gates, ground_height_m=c.ground_height_m)
         if pairs.i.size:
             i, j = pairs.i, pairs.j
