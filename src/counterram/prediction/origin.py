@@ -293,7 +293,7 @@ def fly_back(
     ok = np.flatnonzero(found)
     if ok.size:
         sub = bodies.take(ok)
-        x_obs, t_obs, tb = states[rk[ok]], time_s[rk[ok]], burn[ok]
+        t_obs, tb = time_s[rk[ok]], burn[ok]
 
         def launch_from(
             rows: NDArray[np.int64], x_from: NDArray[np.float64], dt: NDArray[np.float64]
@@ -312,7 +312,11 @@ def fly_back(
         # Stopping on time, not on the ground, keeps the launch time at burnout − burn time.
         every = np.arange(ok.size)
         d0 = dt_bo[ok]
-        xb0, xl = launch_from(every, x_obs, d0)
+        # the first burnout state from the backward flight's sample just before the crossing
+        # (its dense output, within the flight's tolerance), not from the observed state: a
+        # fixed-step flight over the whole path back costs a thousand RK4 steps per row
+        t_near = f.samples_t[km1[ok]]
+        xb0, xl = launch_from(every, f.samples[ok, km1[ok]], d0 - t_near)
         f0 = xl[:, 2] - ground_height_m
         d1 = np.minimum(d0 - 0.1 * np.sign(f0), 0.0)
         xb, xl = launch_from(every, xb0, d1 - d0)
