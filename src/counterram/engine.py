@@ -157,7 +157,7 @@ class EngineConfig:
     origin_rtol: float = 1e-8
     classification_rtol: float = 1e-8
     impact_reflight: ReflightPolicy = field(default_factory=ReflightPolicy)
-    origin_tracks_per_step: int = 4
+    origin_tracks_per_step: int = 2
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     warner: wn.WarnerSettings = field(default_factory=wn.WarnerSettings)
     policy: EarlyWarningPolicy = field(default_factory=EarlyWarningPolicy)

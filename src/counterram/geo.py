@@ -86,14 +86,15 @@ class Site:
         return e, n, alt_arr - self.alt_m
 
     def from_site(
-        self, east_m: ArrayLike, north_m: ArrayLike, z_m: ArrayLike = 0.0, *, iterations: int = 4
+        self, east_m: ArrayLike, north_m: ArrayLike, z_m: ArrayLike = 0.0, *, iterations: int = 2
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Site frame → geodetic (lat_deg, lon_deg, alt_m); the inverse of :meth:`to_site`.
 
         The point is found on the ENU vertical line through (east, north) at the ENU height ``u``
         whose altitude is ``site.alt_m + z``. Altitude grows with ``u`` at a rate of cos(angle
         between the two verticals) ≈ 1 - 1e-5 at 30 km, so a fixed-point iteration on ``u``
-        gains about five digits per step; four steps reach sub-micrometre agreement.
+        gains about five digits per step: one step leaves 5 µm and two reach the round-off
+        (3 nm; measured over 30 km and 15 km of height), so two are taken.
         """
         e, n, z = np.broadcast_arrays(
             np.asarray(east_m, float), np.asarray(north_m, float), np.asarray(z_m, float)
