@@ -153,7 +153,7 @@ class EngineConfig:
     track_report_interval_s: float = 1.0
     min_updates_to_predict: int = 3
     ellipse_probability: float = 0.9
-    prediction_rtol: float = 1e-8
+    prediction_rtol: float = 1e-7
     origin_rtol: float = 1e-8
     classification_rtol: float = 1e-8
     impact_reflight: ReflightPolicy = field(default_factory=ReflightPolicy)
