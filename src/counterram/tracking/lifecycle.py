@@ -193,37 +193,82 @@ def reason_names(code: np.ndarray) -> np.ndarray:
 
 
 @nb.njit(cache=True, error_model="numpy")
+def _code(
+    status, first_s, revisit_s, hits, last_hit_s, miss_interval_s, now, confirm_hits,
+    confirm_looks, max_misses, max_coast_s, position_sigma_m, height_m, height_sigma_m,
+    max_position_sigma_m, ground_height_m,
+):
+    """(confirm, reason code) of one track under the rules of :func:`lifecycle_codes`."""
+    tentative = status == TENTATIVE
+    # look k of a track is at first_s + (k − 1) revisit_s; half a revisit of slack for jitter
+    in_time = (now - first_s) / revisit_s + 1.0 <= confirm_looks + 0.5
+    confirm = tentative and hits >= confirm_hits and in_time
+    since_hit = now - last_hit_s
+    missed = (status == CONFIRMED or confirm) and since_hit > (max_misses + 0.5) * miss_interval_s
+    # later rules take precedence: the last that applies names the reason
+    code = 0
+    if height_m + 3.0 * height_sigma_m < ground_height_m:
+        code = IMPACT
+    if position_sigma_m > max_position_sigma_m:
+        code = DIVERGED
+    if since_hit > max_coast_s:
+        code = COASTED
+    if missed:
+        code = MISSED
+    if tentative and not confirm and not in_time:
+        code = NOT_CONFIRMED
+    return confirm and code == 0, code
+
+
+@nb.njit(cache=True, error_model="numpy")
 def _codes(
     status, first_s, revisit_s, hits, last_hit_s, miss_interval_s, now_s, confirm_hits,
     confirm_looks, max_misses, max_coast_s, position_sigma_m, height_m, height_sigma_m,
     max_position_sigma_m, ground_height_m, confirm_out, code_out,
 ):
-    """The rules of :func:`lifecycle_codes`, one pass over the rows (compiled: the tracker
-    judges its tracks after every plot group)."""
+    """:func:`_code` of every row (compiled: the tracker judges its tracks after every plot
+    group)."""
     for i in range(status.shape[0]):
-        now = now_s[i]
-        tentative = status[i] == TENTATIVE
-        # look k of a track is at first_s + (k − 1) revisit_s; half a revisit of slack for jitter
-        in_time = (now - first_s[i]) / revisit_s[i] + 1.0 <= confirm_looks + 0.5
-        confirm = tentative and hits[i] >= confirm_hits and in_time
-        since_hit = now - last_hit_s[i]
-        missed = (status[i] == CONFIRMED or confirm) and (
-            since_hit > (max_misses + 0.5) * miss_interval_s[i]
+        confirm_out[i], code_out[i] = _code(
+            status[i], first_s[i], revisit_s[i], hits[i], last_hit_s[i], miss_interval_s[i],
+            now_s[i], confirm_hits, confirm_looks, max_misses, max_coast_s,
+            position_sigma_m[i], height_m[i], height_sigma_m[i], max_position_sigma_m,
+            ground_height_m,
         )
-        # later rules take precedence: the last that applies names the reason
-        code = 0
-        if height_m[i] + 3.0 * height_sigma_m[i] < ground_height_m:
-            code = IMPACT
-        if position_sigma_m[i] > max_position_sigma_m:
-            code = DIVERGED
-        if since_hit > max_coast_s:
-            code = COASTED
-        if missed:
-            code = MISSED
-        if tentative and not confirm and not in_time:
-            code = NOT_CONFIRMED
+
+
+@nb.njit(cache=True, error_model="numpy")
+def codes_after_group(
+    status, first_s, revisit_s, hits, last_hit_s, miss_interval_s, now, confirm_hits,
+    confirm_looks, max_misses, max_coast_s, rows, position_sigma_m, height_m, height_sigma_m,
+    max_position_sigma_m, ground_height_m, confirm_out, code_out,
+):
+    """The life cycle at time ``now`` after a plot group: the table's ``rows`` (the tracks near
+    the group, with their spread, height and height sigma at ``now``) are judged on every rule;
+    the others on time alone (no height, no spread) and never confirmed (a confirmation comes
+    with a plot). Returns whether any row confirms or is deleted."""
+    n = status.shape[0]
+    judged = np.zeros(n, dtype=np.bool_)
+    sig = np.zeros(n)
+    h = np.full(n, np.nan)
+    hs = np.zeros(n)
+    for k in range(rows.shape[0]):
+        r = rows[k]
+        judged[r] = True
+        sig[r] = position_sigma_m[k]
+        h[r] = height_m[k]
+        hs[r] = height_sigma_m[k]
+    change = False
+    for i in range(n):
+        c, code = _code(
+            status[i], first_s[i], revisit_s[i], hits[i], last_hit_s[i], miss_interval_s[i],
+            now, confirm_hits, confirm_looks, max_misses, max_coast_s, sig[i], h[i], hs[i],
+            max_position_sigma_m, ground_height_m,
+        )
+        confirm_out[i] = c and judged[i]
         code_out[i] = code
-        confirm_out[i] = confirm and code == 0
+        change = change or confirm_out[i] or code != 0
+    return change
 
 
 def lifecycle_codes(

@@ -50,6 +50,7 @@ from counterram.tracking.lifecycle import (
     DELETION_REASONS,
     TrackStatus,
     TrackTable,
+    codes_after_group,
     lifecycle_codes,
     reason_code,
     reason_names,
@@ -396,10 +397,10 @@ class Tracker:
                 update_kernels.apply_updates(
                     xp, Pp, ni, np.ascontiguousarray(z[pj]), self.sensors.position_enu[srow],
                     self.sensors.sigma[srow], ti, t, float(self._revisit[srow]),
-                    np.int64(1) << srow, tab.x, tab.P, tab.time_s, tab.hits, tab.nis_sum,
-                    tab.last_hit_s, tab.miss_interval_s, tab.sensor_mask,
+                    np.int64(1) << srow, uid[pj], tab.x, tab.P, tab.time_s, tab.hits,
+                    tab.nis_sum, tab.last_hit_s, tab.miss_interval_s, tab.sensor_mask,
+                    tab.plot_uids,
                 )
-                tab.record_plot(ti, uid[pj])
                 self._plot_track[rows_in[pj]] = tab.track_id[ti]
                 self.counters["plots_used"] += int(ti.size)
             self._maintain(t, xp, Pp, near)
@@ -447,33 +448,32 @@ class Tracker:
         if rows is None:
             pos_sigma = np.empty(n)
             update_kernels.position_sigma(np.ascontiguousarray(P_now), pos_sigma)
-            height, height_sigma = x_now[:, 2], np.sqrt(P_now[:, 2, 2])
+            confirm, code = lifecycle_codes(
+                tab,
+                t,
+                confirm_hits=c.confirm_hits,
+                confirm_looks=c.confirm_looks,
+                max_misses=c.max_misses,
+                max_coast_s=c.max_coast_s,
+                position_sigma_m=pos_sigma,
+                height_m=np.ascontiguousarray(x_now[:, 2]),
+                height_sigma_m=np.sqrt(P_now[:, 2, 2]),
+                max_position_sigma_m=c.max_position_sigma_m,
+                ground_height_m=c.ground_height_m,
+            )
         else:
             # only the table's ``rows`` are judged on height and spread
-            pos_sigma, height, height_sigma = np.zeros(n), np.full(n, np.nan), np.zeros(n)
-            if rows.size:
-                sig = np.empty(rows.size)
-                update_kernels.position_sigma(P_now, sig)
-                pos_sigma[rows] = sig
-                height[rows] = x_now[:, 2]
-                height_sigma[rows] = np.sqrt(P_now[:, 2, 2])
-        confirm, code = lifecycle_codes(
-            tab,
-            t,
-            confirm_hits=c.confirm_hits,
-            confirm_looks=c.confirm_looks,
-            max_misses=c.max_misses,
-            max_coast_s=c.max_coast_s,
-            position_sigma_m=pos_sigma,
-            height_m=height,
-            height_sigma_m=height_sigma,
-            max_position_sigma_m=c.max_position_sigma_m,
-            ground_height_m=c.ground_height_m,
-        )
-        if rows is not None:
-            judged = np.zeros(n, dtype=bool)
-            judged[rows] = True
-            confirm &= judged  # a confirmation comes with a plot: its track is near
+            sig = np.empty(rows.size)
+            update_kernels.position_sigma(P_now, sig)
+            confirm, code = np.empty(n, dtype=np.bool_), np.empty(n, dtype=np.int8)
+            if not codes_after_group(
+                tab.status, tab.first_s, tab.revisit_s, tab.hits, tab.last_hit_s,
+                tab.miss_interval_s, t, int(c.confirm_hits), float(c.confirm_looks),
+                float(c.max_misses), float(c.max_coast_s), rows, sig,
+                np.ascontiguousarray(x_now[:, 2]), np.sqrt(P_now[:, 2, 2]),
+                float(c.max_position_sigma_m), float(c.ground_height_m), confirm, code,
+            ):
+                return
         new = np.flatnonzero(confirm)
         if new.size:
             if rows is not None:  # the judged rows at full size (NaN height: not judged)

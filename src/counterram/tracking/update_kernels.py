@@ -389,13 +389,15 @@ def screen_predict_gate(
 
 @nb.njit(cache=True, error_model="numpy")
 def apply_updates(
-    xp, Pp, ni, z, s, sigma, rows, t, revisit, sensor_bit,
-    x_tab, P_tab, time_tab, hits, nis_sum, last_hit, miss_interval, sensor_mask,
+    xp, Pp, ni, z, s, sigma, rows, t, revisit, sensor_bit, uids,
+    x_tab, P_tab, time_tab, hits, nis_sum, last_hit, miss_interval, sensor_mask, plot_uids,
 ):
     """EKF-update the predicted tracks ``ni`` (rows of xp/Pp) with plots z (K, 4) of one sensor
     (s, sigma), write the posteriors into xp/Pp and into the track table at ``rows`` with their
     bookkeeping: state time ``t``, one more hit, the NIS summed, the last hit time, the miss
-    interval widened to this sensor's ``revisit`` and its ``sensor_bit`` set."""
+    interval widened to this sensor's ``revisit``, its ``sensor_bit`` set and the plot's
+    sequence number ``uids`` (K,) in the row's first free ``plot_uids`` slot (dropped when
+    full)."""
     k = ni.size
     d = xp.shape[1]
     xs = np.empty((k, d))
@@ -433,6 +435,10 @@ def apply_updates(
         last_hit[r] = max(last_hit[r], t)
         miss_interval[r] = max(miss_interval[r], revisit)
         sensor_mask[r] |= sensor_bit
+        for slot in range(plot_uids.shape[1]):
+            if plot_uids[r, slot] < 0:
+                plot_uids[r, slot] = uids[j]
+                break
 
 
 @nb.njit(cache=True, error_model="numpy")
