@@ -141,6 +141,15 @@ def _args(b: Batch) -> tuple[Any, ...]:
 Executor = Callable[[Sequence[Batch]], Iterator[tuple[Batch, list[dict[str, Any]]]]]
 
 
+def _one_thread_per_worker() -> None:
+    """Worker processes share the cores: numba's threaded kernels run on one thread each (the
+    trajectory kernel's build is still faster than a serial one there), so that N workers do not
+    start N thread pools over the same cores."""
+    import numba
+
+    numba.set_num_threads(1)
+
+
 class LocalExecutor:
     """Batches on ``workers`` local processes (1: in this process, no pool)."""
 
@@ -153,7 +162,8 @@ class LocalExecutor:
             # workers start from a clean server process, not a fork of this one: a process that
             # has run a threaded numba kernel (OpenMP) cannot be forked safely
             self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context("forkserver")
+                max_workers=self.workers, mp_context=multiprocessing.get_context("forkserver"),
+                initializer=_one_thread_per_worker,
             )
         return self
 
@@ -196,7 +206,7 @@ class DaskExecutor:
         if self.scheduler is None:
             self._cluster = LocalCluster(
                 n_workers=self.workers, threads_per_worker=1, processes=True,
-                host="127.0.0.1", dashboard_address=None,
+                host="127.0.0.1", dashboard_address=None, env={"NUMBA_NUM_THREADS": "1"},
             )
             self._client = Client(self._cluster)
         else:

@@ -207,10 +207,6 @@ class FiringTable:
             x0, Projectiles.repeat(m, n, drag_scale=drag_scale), atmosphere=atmosphere, wind=wind,
             time_since_launch_s=0.0, ground_height_m=gun_height_m - 1e7,
             sample_dt_s=time_step_s, max_time_s=(n_t - 0.5) * time_step_s, rtol=rtol,
-            # serial: a table is built once per gun and process (~30 ms for 8 azimuths × 64
-            # elevations in wind, 11 ms threaded), and the threaded build of the integrator
-            # costs ~6 s to compile on a first run
-            threads=False,
         )
         s = flight.samples[:, :n_t]  # (n, n_t, 6)
         if s.shape[1] < n_t or not np.all(np.isfinite(s)):

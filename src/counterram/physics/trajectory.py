@@ -263,7 +263,6 @@ def fly(
     dt_s: float = 0.02,
     sample_from_s: ArrayLike = 0.0,
     sample_span_s: float | None = None,
-    threads: bool | None = None,
 ) -> Flight:
     """Integrate N bodies from ``state0`` (N, 6) until each crosses the ground.
 
@@ -287,9 +286,6 @@ def fly(
     ``sample_from_s[n] + samples_t`` after its start (≥ 0 each; e.g. ``now − t0`` puts every
     body's samples on one grid from ``now``), and with ``sample_span_s`` only ``samples_t`` up to
     that span are kept (the flights still run to the ground).
-
-    ``threads``: the adaptive flights on numba's thread pool (True), serially (False), or by
-    batch size (None: from :data:`~counterram.physics.kernels.PARALLEL_MIN_BODIES` bodies).
     """
     x0 = np.array(np.atleast_2d(np.asarray(state0, dtype=float)), dtype=float, order="C")
     n = x0.shape[0]
@@ -355,11 +351,7 @@ def fly(
         last_time = np.empty(n)
 
         def run(samples: np.ndarray) -> None:
-            threaded = n >= kernels.PARALLEL_MIN_BODIES if threads is None else threads
-            kernel = (
-                kernels.fly_adaptive_kernel_parallel if threaded else kernels.fly_adaptive_kernel
-            )
-            kernel(
+            kernels.fly_adaptive_kernel(
                 *common,
                 -1.0 if backward else 1.0,
                 0.01,
