@@ -391,19 +391,23 @@ class Tracker:
             )
             if contested:
                 ni, pj = self._assign(tab.status[near], d2, free, gate_limit, tentative_limit)
+            free[pj] = False
+            c, n = self.config, len(tab)
+            confirm, code = np.empty(n, dtype=np.bool_), np.empty(n, dtype=np.int8)
+            changed = update_kernels.update_and_judge(
+                xp, Pp, near, ni, np.ascontiguousarray(z[pj]), self.sensors.position_enu[srow],
+                self.sensors.sigma[srow], t, float(self._revisit[srow]), np.int64(1) << srow,
+                uid[pj], tab.x, tab.P, tab.time_s, tab.hits, tab.nis_sum, tab.last_hit_s,
+                tab.miss_interval_s, tab.sensor_mask, tab.plot_uids, tab.status, tab.first_s,
+                tab.revisit_s, int(c.confirm_hits), float(c.confirm_looks), float(c.max_misses),
+                float(c.max_coast_s), float(c.max_position_sigma_m), float(c.ground_height_m),
+                confirm, code,
+            )
             if ni.size:
-                ti = near[ni]
-                free[pj] = False
-                update_kernels.apply_updates(
-                    xp, Pp, ni, np.ascontiguousarray(z[pj]), self.sensors.position_enu[srow],
-                    self.sensors.sigma[srow], ti, t, float(self._revisit[srow]),
-                    np.int64(1) << srow, uid[pj], tab.x, tab.P, tab.time_s, tab.hits,
-                    tab.nis_sum, tab.last_hit_s, tab.miss_interval_s, tab.sensor_mask,
-                    tab.plot_uids,
-                )
-                self._plot_track[rows_in[pj]] = tab.track_id[ti]
-                self.counters["plots_used"] += int(ti.size)
-            self._maintain(t, xp, Pp, near)
+                self._plot_track[rows_in[pj]] = tab.track_id[near[ni]]
+                self.counters["plots_used"] += int(ni.size)
+            if changed:
+                self._apply_lifecycle(t, xp, Pp, near, confirm, code)
         if np.any(free):
             keep = np.flatnonzero(free)
             self._initiate(t, srow, conv.take(keep), rows_in[keep], uid[keep])
@@ -474,6 +478,16 @@ class Tracker:
                 float(c.max_position_sigma_m), float(c.ground_height_m), confirm, code,
             ):
                 return
+        self._apply_lifecycle(t, x_now, P_now, rows, confirm, code)
+
+    def _apply_lifecycle(
+        self, t: float, x_now: np.ndarray, P_now: np.ndarray, rows: np.ndarray | None,
+        confirm: np.ndarray, code: np.ndarray,
+    ) -> None:
+        """Confirm the rows ``confirm`` allows (after resolving conflicts and duplicates) and
+        delete those with a reason ``code``; ``x_now``, ``P_now`` as for :meth:`_maintain`."""
+        tab = self.tracks
+        n = len(tab)
         new = np.flatnonzero(confirm)
         if new.size:
             if rows is not None:  # the judged rows at full size (NaN height: not judged)

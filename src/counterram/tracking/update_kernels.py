@@ -9,7 +9,8 @@ fixed cost was most of the tracker's time. Here the same arithmetic runs as loop
 scalar maths inside (m ≤ 4 measurement components, d = 6 or 7 states), one compiled call each,
 and the tracker's whole per-group path is two calls: :func:`screen_predict_gate` (which tracks
 can match, their prediction to the group's time, the gate and, where nothing is contested, the
-assignment) and :func:`apply_updates` (the EKF update written into the track table).
+assignment) and :func:`update_and_judge` (the EKF update written into the track table, then the
+life cycle).
 
 The measurement model is that of :mod:`counterram.tracking.measurement` (range, compass azimuth,
 elevation, radial velocity; a missing radial velocity masked out of the update by a zero H row,
@@ -25,6 +26,7 @@ import numba as nb
 import numpy as np
 
 from counterram.tracking.kernels import MODE_COVARIANCE, acceleration, propagate
+from counterram.tracking.lifecycle import codes_after_group
 
 _TWO_PI = 2.0 * math.pi
 
@@ -463,3 +465,34 @@ def position_sigma(P, out):
             r = min(1.0, max(-1.0, 0.5 * det))
             top = q + 2.0 * p * math.cos(math.acos(r) / 3.0)
         out[i] = math.sqrt(top) if top > 0.0 else 0.0
+
+
+@nb.njit(cache=True, error_model="numpy")
+def update_and_judge(
+    xp, Pp, near, ni, z, s, sigma, t, revisit, sensor_bit, uids,
+    x_tab, P_tab, time_tab, hits, nis_sum, last_hit, miss_interval, sensor_mask, plot_uids,
+    status, first_s, revisit_s, confirm_hits, confirm_looks, max_misses, max_coast_s,
+    max_position_sigma_m, ground_height_m, confirm_out, code_out,
+):
+    """The rest of a plot group after its assignment, in one call: :func:`apply_updates` of
+    the assigned near tracks ``ni`` (rows of xp/Pp, table rows ``near[ni]``), then the life
+    cycle at ``t`` (:func:`~counterram.tracking.lifecycle.codes_after_group`, the near tracks
+    judged on their state at ``t``). Returns whether any track confirms or is deleted."""
+    if ni.size:
+        rows = np.empty(ni.size, dtype=np.int64)
+        for j in range(ni.size):
+            rows[j] = near[ni[j]]
+        apply_updates(xp, Pp, ni, z, s, sigma, rows, t, revisit, sensor_bit, uids, x_tab, P_tab,
+                      time_tab, hits, nis_sum, last_hit, miss_interval, sensor_mask, plot_uids)
+    k = near.size
+    sig = np.empty(k)
+    position_sigma(Pp, sig)
+    height = np.empty(k)
+    height_sigma = np.empty(k)
+    for j in range(k):
+        height[j] = xp[j, 2]
+        height_sigma[j] = math.sqrt(Pp[j, 2, 2])
+    return codes_after_group(status, first_s, revisit_s, hits, last_hit, miss_interval, t,
+                             confirm_hits, confirm_looks, max_misses, max_coast_s, near, sig,
+                             height, height_sigma, max_position_sigma_m, ground_height_m,
+                             confirm_out, code_out)
