@@ -173,3 +173,32 @@ def test_config_is_checked() -> None:
         EngineConfig(step_s=0.0)
     with pytest.raises(ValueError, match="min_updates_to_predict"):
         EngineConfig(min_updates_to_predict=1)
+
+
+def test_engine_imports_nothing_of_the_simulator() -> None:
+    """The live engine runs on plots: importing it (and building it from a scenario) loads
+    neither the radar simulation, the simulator nor the truth model (a fresh interpreter, so
+    that other tests' imports do not hide one), and its view of the sensors is the simulated
+    radars' own."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from counterram.engine import Engine\n"
+        "from counterram.scenario import load_scenario\n"
+        "engine = Engine.from_scenario(load_scenario('baghdad-embassy'))\n"
+        "bad = sorted(m for m in sys.modules if m in ('counterram.sensors.radar', 'counterram.sim',"
+        " 'counterram.sensors.detection') or m.startswith('counterram.world'))\n"
+        "print(bad, engine.config.step_s, len(engine.sensors))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    bad, step, n = out.stdout.rsplit("]", 1)[0] + "]", *out.stdout.rsplit("]", 1)[1].split()
+    assert bad == "[]", out.stdout
+    from counterram.scenario import load_scenario
+    from counterram.sensors.radar import radars_from_scenario
+
+    radars = radars_from_scenario(load_scenario("baghdad-embassy"))
+    engine = Engine.from_scenario(load_scenario("baghdad-embassy"))
+    assert engine.sensors == tuple(r.info for r in radars)
+    assert int(n) == len(radars) and float(step) == engine.config.step_s

@@ -105,9 +105,14 @@ from counterram.prediction.incremental import IncrementalPredictor, ReflightPoli
 from counterram.prediction.origin import origin_sigma_flights
 from counterram.prediction.tables import GroundPredictionTable, PathTable
 from counterram.sensors.plots import PlotBatch, SensorInfo
-from counterram.sensors.radar import Cues
+from counterram.sensors.roster import Cues, SensorRoster
 from counterram.tracking.lifecycle import TrackStatus
-from counterram.tracking.tracker import REFERENCE_DRAG_MUNITION, Tracker, TrackerConfig
+from counterram.tracking.tracker import (
+    REFERENCE_DRAG_MUNITION,
+    Tracker,
+    TrackerConfig,
+    TrackerOutput,
+)
 from counterram.warning import warner as wn
 from counterram.warning.policy import EarlyWarningPolicy
 from counterram.warning.zones import WarningZones
@@ -118,7 +123,6 @@ __all__ = [
     "Engine",
     "EngineConfig",
     "LatencyStats",
-    "default_step_s",
 ]
 
 STAGES = ("screen", "track", "predict", "warn", "engage", "total")
@@ -300,17 +304,15 @@ class Engine:
         form): its radars (ids 1, 2, ... in file order), zones, assets, guns, populated areas,
         atmosphere and wind. Without ``config`` the step is the fastest search radar's revisit
         (at most 1 s)."""
-        from counterram.sensors.radar import radars_from_scenario
-
         world = scenario.resolve() if hasattr(scenario, "resolve") else scenario
-        radars = radars_from_scenario(world)
+        roster = SensorRoster.from_scenario(world)
         if config is None:
-            config = EngineConfig(step_s=default_step_s(radars))
+            config = EngineConfig(step_s=roster.default_step_s)
         populated = [
             PopulatedArea(p.area.polygon, p.density_per_m2 * 1e6, p.name) for p in world.populated
         ]
         return cls(
-            [r.info for r in radars],
+            list(roster.infos),
             site=world.site,
             zones=WarningZones.from_scenario(world),
             assets=DefendedAssets.from_scenario(world) if world.assets else None,
@@ -318,7 +320,7 @@ class Engine:
             populated_areas=populated,
             atmosphere=world.atmosphere(),
             wind=world.wind(),
-            sensor_revisit_s={r.sensor_id: r.config.revisit_s for r in radars},
+            sensor_revisit_s=dict(roster.revisit_s),
             config=config,
         )
 
@@ -437,7 +439,9 @@ class Engine:
         self.plots_accepted += int(ok.sum())
         return plots if ok.all() else plots.take(np.flatnonzero(ok))
 
-    def _track_events(self, t: float, out: Any, events: list[Event]) -> list[tuple[int, str]]:
+    def _track_events(
+        self, t: float, out: TrackerOutput, events: list[Event]
+    ) -> list[tuple[int, str]]:
         rows = {tid: i for i, tid in enumerate(out.track_id.tolist())}
         confirmed = (out.status == TrackStatus.CONFIRMED).tolist()
         # refresh the memo of every live track
@@ -494,7 +498,7 @@ class Engine:
             update=update,
         )
 
-    def _predict(self, t: float, out: Any, events: list[Event]) -> list[int]:
+    def _predict(self, t: float, out: TrackerOutput, events: list[Event]) -> list[int]:
         """Predict the tracks that are due; returns their ids (in tracker row order)."""
         cfg = self.config
         due: list[int] = []
@@ -656,7 +660,7 @@ class Engine:
             ))
 
     def _warn(
-        self, t: float, out: Any, fresh: list[int], deleted: list[tuple[int, str]],
+        self, t: float, out: TrackerOutput, fresh: list[int], deleted: list[tuple[int, str]],
         events: list[Event],
     ) -> None:
         records: list[wn.WarningRecord] = []
@@ -719,7 +723,7 @@ class Engine:
             early=early,
         )
 
-    def _engage(self, t: float, out: Any, events: list[Event]) -> list[FireOrder]:
+    def _engage(self, t: float, out: TrackerOutput, events: list[Event]) -> list[FireOrder]:
         fc = self.fire_control
         if fc is None or self.assets is None:
             return []
@@ -766,7 +770,7 @@ class Engine:
         events.extend(status)
         return orders
 
-    def _report_states(self, t: float, out: Any, events: list[Event]) -> None:
+    def _report_states(self, t: float, out: TrackerOutput, events: list[Event]) -> None:
         every = self.config.track_report_interval_s - 1e-9
         due = [tid for tid in out.track_id[out.status == TrackStatus.CONFIRMED].tolist()
                if t - self._tracks[tid].reported_s >= every]
@@ -784,15 +788,6 @@ class Engine:
 
 
 # ---------------------------------------------------------------------- helpers
-def default_step_s(radars: Sequence[Any]) -> float:
-    """The simulation step of a set of radars: the fastest search radar's revisit, at most 1 s
-    and at least 0.1 s (0.5 s when there is no search radar)."""
-    revisits = [r.config.revisit_s for r in radars if not r.cued]
-    if not revisits:
-        return 0.5
-    return float(min(max(min(revisits), 0.1), 1.0))
-
-
 def _replace(obj: Any, **changes: Any) -> Any:
     from dataclasses import replace
 

@@ -67,6 +67,7 @@ from counterram.sensors.plots import (
     SensorInfo,
     concatenate_labelled,
 )
+from counterram.sensors.roster import Cues, sensor_info
 
 if TYPE_CHECKING:
     from counterram.physics.trajectory import Flight
@@ -104,35 +105,6 @@ class TruthLike(Protocol):
     def states_at(self, time_s: float) -> tuple[np.ndarray, np.ndarray]: ...
 
 
-@dataclass(frozen=True)
-class Cues:
-    """Positions a fire-control radar is asked to look at: ``time_s`` (C,) when each cue was
-    given and ``position_enu`` (C, 3) where to look (ENU, m)."""
-
-    time_s: np.ndarray
-    position_enu: np.ndarray
-
-    def __post_init__(self) -> None:
-        t = np.atleast_1d(np.asarray(self.time_s, dtype=float))
-        p = np.asarray(self.position_enu, dtype=float).reshape(-1, 3)
-        if t.shape[0] != p.shape[0]:
-            raise ValueError(f"Cues: {t.shape[0]} times for {p.shape[0]} positions")
-        object.__setattr__(self, "time_s", t)
-        object.__setattr__(self, "position_enu", p)
-
-    def __len__(self) -> int:
-        return int(self.time_s.shape[0])
-
-    @classmethod
-    def at(cls, time_s: float, position_enu: ArrayLike) -> Cues:
-        """Cues all given at one time."""
-        p = np.asarray(position_enu, dtype=float).reshape(-1, 3)
-        return cls(np.full(p.shape[0], float(time_s)), p)
-
-    def active(self, now_s: float, hold_s: float) -> np.ndarray:
-        """Positions (K, 3) of the cues given in ``(now_s - hold_s, now_s]``."""
-        keep = (self.time_s <= now_s) & (self.time_s > now_s - hold_s)
-        return self.position_enu[keep]
 
 
 @dataclass(frozen=True)
@@ -297,13 +269,8 @@ class Radar:
 
     @cached_property
     def info(self) -> SensorInfo:
-        """What the engine needs to know of this radar."""
-        s = self.sigma
-        p = self.position_enu
-        return SensorInfo(
-            self.sensor_id, self.name, (float(p[0]), float(p[1]), float(p[2])), s[0], s[1], s[2],
-            s[3],
-        )
+        """What the engine needs to know of this radar (:func:`.roster.sensor_info`)."""
+        return sensor_info(self.config, self.sensor_id, self.position_enu)
 
     @cached_property
     def _mask(self) -> tuple[np.ndarray, np.ndarray] | None:
