@@ -202,3 +202,61 @@ def test_engine_imports_nothing_of_the_simulator() -> None:
     engine = Engine.from_scenario(load_scenario("baghdad-embassy"))
     assert engine.sensors == tuple(r.info for r in radars)
     assert int(n) == len(radars) and float(step) == engine.config.step_s
+
+
+def test_a_stage_is_added_or_replaced_by_configuration(recorded) -> None:
+    """The step is the declared stage pipeline: a registered stage named in the configuration
+    runs in its place with its own latency figure, sees what the stages before it found, and
+    leaves the default stages' events as they were; replacing ``warn`` by a stage that does
+    nothing removes exactly the warnings; an unknown name is refused with the registered ones."""
+    from dataclasses import replace
+
+    from counterram.events import AllClear, WarningIssued
+    from counterram.stages import DEFAULT_STAGES, register_stage
+
+    seen: list[tuple[float, int, int]] = []
+
+    class Probe:
+        name = "probe"
+
+        def __init__(self, engine: Engine) -> None:
+            self.engine = engine
+
+        def step(self, picture) -> None:
+            seen.append((picture.time_s, len(picture.tracks.track_id), len(picture.fresh)))
+
+    class Silent:
+        name = "warn"
+
+        def __init__(self, engine: Engine) -> None:
+            pass
+
+        def step(self, picture) -> None:
+            pass
+
+    register_stage("probe", Probe)
+    register_stage("silent_warn", Silent)
+    _, steps = recorded
+    plain = Engine.from_scenario(small_scenario())
+    probed = Engine.from_scenario(
+        small_scenario(), replace(plain.config, stages=(*DEFAULT_STAGES[:3], "probe",
+                                                        *DEFAULT_STAGES[3:])))
+    silent = Engine.from_scenario(
+        small_scenario(), replace(plain.config, stages=tuple(
+            "silent_warn" if s == "warn" else s for s in DEFAULT_STAGES)))
+    a, b, c = [], [], []
+    for now, batch in steps:
+        a += plain.step(now, batch)
+        b += probed.step(now, batch)
+        c += silent.step(now, batch)
+    assert [e.to_json() for e in a] == [e.to_json() for e in b]
+    assert "probe" in probed.last_latency_s and "probe" in probed.latency
+    assert len(seen) == plain.steps and max(n for _, n, _ in seen) > 0
+    assert any(f > 0 for _, _, f in seen)  # the predict stage ran before the probe
+    warnings = (WarningIssued, AllClear)
+    assert any(isinstance(e, warnings) for e in a)
+    assert not any(isinstance(e, warnings) for e in c)
+    first = next(i for i, e in enumerate(a) if isinstance(e, warnings))
+    assert [e.to_json() for e in a[:first]] == [e.to_json() for e in c[:first]]
+    with pytest.raises(ValueError, match=r"unknown.*registered"):
+        Engine.from_scenario(small_scenario(), replace(plain.config, stages=("screen", "nope")))

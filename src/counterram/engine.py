@@ -9,7 +9,9 @@ decision taken in simulation is the decision the live engine takes on the same p
 ``Engine.step(now, plots) -> list[Event]`` is pure with respect to time and I/O: its only clock
 is ``now`` and the plots' timestamps, it reads and writes nothing, and the same sequence of calls
 gives the same events. (``time.perf_counter`` measures each stage's latency for
-:attr:`Engine.latency`; the measurements never feed a decision.) Per step:
+:attr:`Engine.latency`; the measurements never feed a decision.) A step runs the declared
+stages of :mod:`counterram.stages` in order (``EngineConfig.stages``; a stage is added or replaced
+by registering it and naming it there), each timed under its own name; the default ones:
 
 1. **Screen** the plots: a plot with a non-finite field, an unknown sensor, a range ≤ 0 or an
    elevation beyond ±90°, one reported after ``now`` (not yet received) or measured more than the
@@ -106,6 +108,7 @@ from counterram.prediction.origin import origin_sigma_flights
 from counterram.prediction.tables import GroundPredictionTable, PathTable
 from counterram.sensors.plots import PlotBatch, SensorInfo
 from counterram.sensors.roster import Cues, SensorRoster
+from counterram.stages import DEFAULT_STAGES, StepPicture, make_stages
 from counterram.tracking.lifecycle import TrackStatus
 from counterram.tracking.tracker import (
     REFERENCE_DRAG_MUNITION,
@@ -125,8 +128,9 @@ __all__ = [
     "LatencyStats",
 ]
 
-STAGES = ("screen", "track", "predict", "warn", "engage", "total")
-"""The stages whose latency :attr:`Engine.latency` reports."""
+STAGES = (*DEFAULT_STAGES, "total")
+"""The stages whose latency :attr:`Engine.latency` reports by default (with the configured
+stages, theirs; ``total`` is the whole step)."""
 
 PLOT_REJECT_REASONS = (
     "not_finite",
@@ -146,7 +150,8 @@ class EngineConfig:
     """Engine settings (SI units); the kernels' own settings are nested.
 
     ``step_s`` is the step the simulator (and the live engine's grouping of a plot stream) uses;
-    the engine itself accepts any increasing ``now``.
+    the engine itself accepts any increasing ``now``. ``stages``: the step's stages by
+    registered name, in order (:mod:`counterram.stages`).
     """
 
     step_s: float = 0.5
@@ -167,6 +172,7 @@ class EngineConfig:
     policy: EarlyWarningPolicy = field(default_factory=EarlyWarningPolicy)
     threat: ThreatConfig = field(default_factory=ThreatConfig)
     fire_control: FireControlConfig = field(default_factory=FireControlConfig)
+    stages: tuple[str, ...] = DEFAULT_STAGES
 
     def __post_init__(self) -> None:
         for name in ("step_s", "prediction_interval_s", "classification_interval_s",
@@ -293,8 +299,10 @@ class Engine:
         self.plots_accepted = 0
         self.last_latency_s: dict[str, float] = {}
         """Wall-clock seconds of each stage of the latest step."""
+        self.stages = make_stages(self, tuple(cfg.stages))
+        """The step's stages in order (:mod:`counterram.stages`; ``EngineConfig.stages``)."""
         self._latency: dict[str, deque[float]] = {
-            s: deque(maxlen=_LATENCY_WINDOW) for s in STAGES
+            s: deque(maxlen=_LATENCY_WINDOW) for s in (*(st.name for st in self.stages), "total")
         }
 
     # ------------------------------------------------------------------ construction
@@ -372,36 +380,28 @@ class Engine:
             raise ValueError(f"Engine.step: now must not go backwards ({t} after {self.time_s})")
         plots = PlotBatch.empty() if plots is None else plots
         clock = time.perf_counter
-        marks = [clock()]
-        events: list[Event] = []
+        picture = StepPicture(t, plots)
         if self.steps == 0 and self.fire_control is not None:
-            events.extend(self.fire_control.initial_status(t))
-
-        good = self._screen(t, plots, events)
-        marks.append(clock())
-        out = self.tracker.step(t, good)
-        deleted = self._track_events(t, out, events)
-        marks.append(clock())
-        fresh = self._predict(t, out, events)
-        marks.append(clock())
-        self._warn(t, out, fresh, deleted, events)
-        marks.append(clock())
-        self.last_orders = self._engage(t, out, events)
-        self._report_states(t, out, events)
-        marks.append(clock())
+            picture.events.extend(self.fire_control.initial_status(t))
+        last: dict[str, float] = {}
+        start = mark = clock()
+        for stage in self.stages:
+            stage.step(picture)
+            now_mark = clock()
+            last[stage.name] = now_mark - mark
+            mark = now_mark
+        last["total"] = mark - start
+        self.last_orders = picture.orders
 
         self.time_s = t
         self.steps += 1
-        last = {stage: b - a for stage, a, b in zip(STAGES[:-1], marks[:-1], marks[1:],
-                                                     strict=True)}
-        last["total"] = marks[-1] - marks[0]
-        for stage, seconds in last.items():
-            self._latency[stage].append(seconds)
+        for stage_name, seconds in last.items():
+            self._latency[stage_name].append(seconds)
         self.last_latency_s = last
-        return events
+        return picture.events
 
     # ------------------------------------------------------------------ stages
-    def _screen(self, t: float, plots: PlotBatch, events: list[Event]) -> PlotBatch:
+    def screen(self, t: float, plots: PlotBatch, events: list[Event]) -> PlotBatch:
         n = len(plots)
         if n == 0:
             return plots
@@ -439,7 +439,7 @@ class Engine:
         self.plots_accepted += int(ok.sum())
         return plots if ok.all() else plots.take(np.flatnonzero(ok))
 
-    def _track_events(
+    def track_events(
         self, t: float, out: TrackerOutput, events: list[Event]
     ) -> list[tuple[int, str]]:
         rows = {tid: i for i, tid in enumerate(out.track_id.tolist())}
@@ -498,7 +498,7 @@ class Engine:
             update=update,
         )
 
-    def _predict(self, t: float, out: TrackerOutput, events: list[Event]) -> list[int]:
+    def predict(self, t: float, out: TrackerOutput, events: list[Event]) -> list[int]:
         """Predict the tracks that are due; returns their ids (in tracker row order)."""
         cfg = self.config
         due: list[int] = []
@@ -659,10 +659,11 @@ class Engine:
                 **fields,
             ))
 
-    def _warn(
-        self, t: float, out: TrackerOutput, fresh: list[int], deleted: list[tuple[int, str]],
-        events: list[Event],
+    def warn(
+        self, t: float, fresh: list[int], deleted: list[tuple[int, str]], events: list[Event],
     ) -> None:
+        """Warnings, updates and all-clears of this step (the ``warn`` stage): the deleted tracks
+        end (neutralised or lost), the freshly predicted ones update the zones."""
         records: list[wn.WarningRecord] = []
         if deleted:
             killed, lost = [], []
@@ -723,7 +724,7 @@ class Engine:
             early=early,
         )
 
-    def _engage(self, t: float, out: TrackerOutput, events: list[Event]) -> list[FireOrder]:
+    def engage(self, t: float, out: TrackerOutput, events: list[Event]) -> list[FireOrder]:
         fc = self.fire_control
         if fc is None or self.assets is None:
             return []
@@ -770,7 +771,7 @@ class Engine:
         events.extend(status)
         return orders
 
-    def _report_states(self, t: float, out: TrackerOutput, events: list[Event]) -> None:
+    def report_states(self, t: float, out: TrackerOutput, events: list[Event]) -> None:
         every = self.config.track_report_interval_s - 1e-9
         due = [tid for tid in out.track_id[out.status == TrackStatus.CONFIRMED].tolist()
                if t - self._tracks[tid].reported_s >= every]
