@@ -26,12 +26,12 @@ from counterram.sensors.plots import PlotBatch
 
 if TYPE_CHECKING:
     from counterram.engagement.fire_control import FireOrder
-    from counterram.engine import Engine
-    from counterram.tracking.tracker import TrackerOutput
+    from counterram.tracking.tracker import Tracker, TrackerOutput
 
 __all__ = [
     "DEFAULT_STAGES",
     "Stage",
+    "StageHost",
     "StepPicture",
     "make_stages",
     "register_stage",
@@ -67,7 +67,30 @@ class Stage(Protocol):
         ...
 
 
-StageFactory = Callable[["Engine"], Stage]
+class StageHost(Protocol):
+    """What the built-in stages use of the engine (:class:`counterram.engine.Engine`): its
+    tracker and the methods that turn its components' results into events."""
+
+    tracker: Tracker
+
+    def screen(self, t: float, plots: PlotBatch, events: list[Event]) -> PlotBatch: ...
+
+    def track_events(
+        self, t: float, out: TrackerOutput, events: list[Event]
+    ) -> list[tuple[int, str]]: ...
+
+    def predict(self, t: float, out: TrackerOutput, events: list[Event]) -> list[int]: ...
+
+    def warn(
+        self, t: float, fresh: list[int], deleted: list[tuple[int, str]], events: list[Event]
+    ) -> None: ...
+
+    def engage(self, t: float, out: TrackerOutput, events: list[Event]) -> list[FireOrder]: ...
+
+    def report_states(self, t: float, out: TrackerOutput, events: list[Event]) -> None: ...
+
+
+StageFactory = Callable[[StageHost], Stage]
 _STAGES: dict[str, StageFactory] = {}
 
 
@@ -83,7 +106,7 @@ def stage_names() -> tuple[str, ...]:
     return tuple(_STAGES)
 
 
-def make_stages(engine: Engine, names: tuple[str, ...]) -> tuple[Stage, ...]:
+def make_stages(engine: StageHost, names: tuple[str, ...]) -> tuple[Stage, ...]:
     """The named stages for ``engine``, in order (ValueError naming the unknown ones)."""
     unknown = [n for n in names if n not in _STAGES]
     if unknown:
@@ -97,7 +120,7 @@ def make_stages(engine: Engine, names: tuple[str, ...]) -> tuple[Stage, ...]:
 
 @dataclass
 class _Screen:
-    engine: Engine
+    engine: StageHost
     name: str = "screen"
 
     def step(self, picture: StepPicture) -> None:
@@ -106,7 +129,7 @@ class _Screen:
 
 @dataclass
 class _Track:
-    engine: Engine
+    engine: StageHost
     name: str = "track"
 
     def step(self, picture: StepPicture) -> None:
@@ -117,7 +140,7 @@ class _Track:
 
 @dataclass
 class _Predict:
-    engine: Engine
+    engine: StageHost
     name: str = "predict"
 
     def step(self, picture: StepPicture) -> None:
@@ -127,7 +150,7 @@ class _Predict:
 
 @dataclass
 class _Warn:
-    engine: Engine
+    engine: StageHost
     name: str = "warn"
 
     def step(self, picture: StepPicture) -> None:
@@ -136,7 +159,7 @@ class _Warn:
 
 @dataclass
 class _Engage:
-    engine: Engine
+    engine: StageHost
     name: str = "engage"
 
     def step(self, picture: StepPicture) -> None:
