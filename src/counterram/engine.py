@@ -502,6 +502,8 @@ class Engine:
         """Predict the tracks that are due; returns their ids (in tracker row order)."""
         cfg = self.config
         due: list[int] = []
+        # a track's memo holds its row of ``out`` (track_events): check every row at once
+        finite = (np.isfinite(out.x).all(axis=1) & np.isfinite(out.P).all(axis=(1, 2))).tolist()
         for i, tid in enumerate(out.track_id.tolist()):
             memo = self._tracks[tid]
             if not memo.confirmed and not (
@@ -512,7 +514,7 @@ class Engine:
                 continue  # no new plot since the last prediction
             if t - memo.predicted_s < cfg.prediction_interval_s - 1e-9:
                 continue
-            if not (np.all(np.isfinite(memo.x)) and np.all(np.isfinite(memo.P))):
+            if not finite[i]:
                 continue
             due.append(i)
         if not due:
