@@ -158,13 +158,6 @@ class TrackTable:
             setattr(self, name, np.concatenate([getattr(self, name), new[name]]))
         return ids
 
-    def record_plot(self, rows: np.ndarray, uids: np.ndarray) -> None:
-        """Store plot ``uids`` in the first free slot of ``rows`` (dropped when full)."""
-        free = self.plot_uids[rows] < 0
-        has = free.any(axis=1)
-        slot = np.argmax(free, axis=1)
-        self.plot_uids[rows[has], slot[has]] = uids[has]
-
     def keep(self, mask: np.ndarray) -> None:
         """Keep only the rows where ``mask`` is True (compaction after deletions)."""
         for name in self._array_fields():
