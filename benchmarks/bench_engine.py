@@ -8,7 +8,9 @@ together for most of their ~60 s flight.
 firing N bombs as close (~45 s flights). The simulator runs the scenario once and records the
 plots the engine received, as a plot file (docs/plots.md); a fresh engine then replays that file
 in steps of ``--step`` (default 0.5 s, the step the latency budget is set for, whatever the
-scenario's own simulation step), and each step's wall-clock time is measured (per stage, from
+scenario's own simulation step; ``--repeat R`` replays it R times through fresh engines and pools
+the steps, for a p99 less at the mercy of one slow step), and each step's wall-clock time is
+measured (per stage, from
 ``Engine.last_latency_s``). The table gives p50/p99 over the steps with at least 90 % of the
 rounds confirmed, and over all steps; the tracker alone on the same batches is the baseline.
 
@@ -20,7 +22,8 @@ over the steps with ≥ 90 % of the rounds confirmed (with ``--before``, the oth
 object under ``"before"``).
 
     python benchmarks/bench_engine.py [--rounds 100] [--kind rocket|mortar] [--json]
-                                      [--step 0.5] [--before PATH_TO_OTHER_CHECKOUT]
+                                      [--step 0.5] [--repeat 1]
+                                      [--before PATH_TO_OTHER_CHECKOUT]
 """
 
 from __future__ import annotations
@@ -74,8 +77,19 @@ def record(scenario, path: Path) -> tuple[float, float]:
     return sim_s, res.step_s
 
 
-def replay(scenario, path: Path, rounds: int, step: float) -> dict:
-    """Replay a plot file through a fresh engine; per-step latencies and confirmed counts."""
+def replay(scenario, path: Path, rounds: int, step: float, repeat: int = 1) -> dict:
+    """Replay a plot file through a fresh engine (``repeat`` times, each a fresh engine, the
+    steps pooled); per-step latencies and confirmed counts."""
+    if repeat > 1:
+        runs = [replay(scenario, path, rounds, step) for _ in range(repeat)]
+        pooled = {k: [] for k in ("confirmed", "tracker_ms")}
+        per_step = {s: [] for s in STAGES}
+        for r in runs:
+            for s in STAGES:
+                per_step[s] += r["per_step"][s]
+            pooled["confirmed"] += r["confirmed"]
+            pooled["tracker_ms"] += r["tracker_ms"]
+        return {"per_step": per_step, **pooled, "plots": runs[0]["plots"], "rounds": rounds}
     engine = Engine.from_scenario(scenario)
     lines = path.read_text().splitlines()[1:]
     plots = PlotReader(lines, engine.sensors).read_all()[0]
@@ -149,24 +163,28 @@ def main() -> None:
     parser.add_argument("--replay", type=Path, help=argparse.SUPPRESS)  # used by --before
     parser.add_argument("--step", type=float, default=0.5,
                         help="engine step of the replay, s (the budget's step; default 0.5)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="replays of the same plots through fresh engines, steps pooled")
     args = parser.parse_args()
     scenario = salvo(args.rounds, args.kind)
     if args.replay is not None:  # the other checkout's side of --before
-        print(json.dumps(summary(replay(scenario, args.replay, args.rounds, args.step),
-                                 args.kind)))
+        print(json.dumps(summary(replay(scenario, args.replay, args.rounds, args.step,
+                                        args.repeat), args.kind)))
         return
     with tempfile.TemporaryDirectory() as tmp:
         plots = Path(tmp) / "plots.jsonl"
         sim_s, _ = record(scenario, plots)
         step = args.step
-        after = summary(replay(scenario, plots, args.rounds, step), args.kind)
+        after = summary(replay(scenario, plots, args.rounds, step, args.repeat), args.kind)
         after["step_s"] = step
+        after["repeat"] = args.repeat
         after["simulation_wall_s"] = round(sim_s, 2)
         if args.before is not None:
             env = {**os.environ, "PYTHONPATH": str(args.before.resolve() / "src")}
             out = subprocess.run(
                 [sys.executable, __file__, "--rounds", str(args.rounds), "--kind", args.kind,
-                 "--replay", str(plots), "--step", str(step)],
+                 "--replay", str(plots), "--step", str(step)]
+                + (["--repeat", str(args.repeat)] if args.repeat > 1 else []),
                 env=env, capture_output=True, text=True, check=True, cwd=args.before,
             )
             after["before"] = json.loads(out.stdout.strip().splitlines()[-1])
