@@ -258,14 +258,11 @@ class Radar:
 
     @cached_property
     def sigma(self) -> tuple[float, float, float, float | None]:
-        """(range m, azimuth rad, elevation rad, radial velocity m/s or None) 1σ errors."""
-        c = self.config
-        return (
-            c.range_sigma_m,
-            c.azimuth_sigma_mrad * 1e-3,
-            c.elevation_sigma_mrad * 1e-3,
-            c.radial_velocity_sigma_mps,
-        )
+        """(range m, azimuth rad, elevation rad, radial velocity m/s or None) 1σ errors: the
+        noise the radar draws is the noise the engine is told of (:attr:`info`)."""
+        i = self.info
+        return (i.sigma_range_m, i.sigma_azimuth_rad, i.sigma_elevation_rad,
+                i.sigma_radial_velocity_mps)
 
     @cached_property
     def info(self) -> SensorInfo:
