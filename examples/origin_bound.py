@@ -45,6 +45,7 @@ from counterram.metrics.pcrlb import pcrlb
 from counterram.physics.catalogue import load_catalogue
 from counterram.prediction.origin import predict_origin
 from counterram.scenario import load_scenario
+from counterram.scenario.resolved import resolve
 from counterram.sensors.detection import RcsTable, mean_snr, swerling1_pd
 from counterram.sensors.noise import spherical
 from counterram.sensors.radar import Radar, radars_from_scenario
@@ -258,7 +259,7 @@ def main() -> None:
     args = ap.parse_args()
     wall = time.perf_counter()
     scenario = load_scenario(args.scenario)
-    world = scenario.resolve()
+    world = resolve(scenario)
     truth = build_truth(world, seed=args.seed)
     radars = radars_from_scenario(world)
     atmosphere, wind = world.atmosphere(), world.wind()

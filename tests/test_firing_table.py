@@ -21,18 +21,19 @@ from counterram.physics.catalogue import load_catalogue
 from counterram.physics.trajectory import Projectiles, fly, launch_state, propagate
 from counterram.physics.wind import CALM, Wind
 from counterram.scenario import load_scenario
+from counterram.scenario.resolved import resolve
 
 CAT = load_catalogue()
 ROUND = CAT.get("20mm-sd")
 MUZZLE = ROUND.charges["standard"]
 MORTAR = CAT.get("81mm-mortar")
-BAGHDAD = load_scenario("baghdad-embassy").resolve()
+BAGHDAD = resolve(load_scenario("baghdad-embassy"))
 STRONG = Wind.constant(6.0, -8.0)  # 10 m/s from the north-west quadrant
 
 WINDS = {
     "calm": (CALM, None),
     "baghdad-embassy": (BAGHDAD.wind(), BAGHDAD.atmosphere()),
-    "grad-salvo": (load_scenario("grad-salvo").resolve().wind(), None),
+    "grad-salvo": (resolve(load_scenario("grad-salvo")).wind(), None),
     "10 m/s": (STRONG, None),
 }
 

@@ -25,6 +25,7 @@ from counterram.metrics.opportunity import (
 )
 from counterram.physics.trajectory import Projectiles, propagate
 from counterram.scenario import load_scenario
+from counterram.scenario.resolved import resolve
 from counterram.sim import simulate
 from counterram.summary import SUMMARY_KEYS, compute_summary, match_tracks
 from counterram.world import build_truth
@@ -38,7 +39,7 @@ TID = 7            # the round's track
 
 @pytest.fixture(scope="module")
 def world():
-    return load_scenario("baghdad-embassy").resolve()
+    return resolve(load_scenario("baghdad-embassy"))
 
 
 @pytest.fixture(scope="module")

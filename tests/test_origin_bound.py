@@ -13,6 +13,7 @@ import pytest
 from counterram.physics.catalogue import load_catalogue
 from counterram.prediction.origin import predict_origin
 from counterram.scenario import load_scenario
+from counterram.scenario.resolved import resolve
 from counterram.sensors.detection import RcsTable
 from counterram.sensors.radar import radars_from_scenario
 from counterram.tracking.motion import Ballistic
@@ -45,7 +46,7 @@ def test_cep_gaussian_matches_closed_forms_and_sampling() -> None:
 
 
 def test_origin_bound_shrinks_along_the_track_and_with_information() -> None:
-    world = load_scenario("baghdad-embassy").resolve()
+    world = resolve(load_scenario("baghdad-embassy"))
     truth = build_truth(world)
     r = int(np.flatnonzero(truth.munition == "81mm-mortar")[0])
     mun = load_catalogue().get("81mm-mortar")

@@ -35,6 +35,7 @@ from counterram.events import (
     WarningIssued,
 )
 from counterram.scenario import load_scenario
+from counterram.scenario.resolved import resolve
 from counterram.sinks.analysis import analyse_run, truth_positions
 from counterram.sinks.figures import ellipse_axes
 from counterram.sinks.report import render_report, write_report
@@ -49,7 +50,7 @@ WARN_DELAY_S = 2.0     # warning this long after the round's first track
 
 @pytest.fixture(scope="module")
 def world():
-    return load_scenario("baghdad-embassy").resolve()
+    return resolve(load_scenario("baghdad-embassy"))
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from counterram.commands.run import run, run_to_folder
 from counterram.events import RoundImpacted
 from counterram.metrics.warning import round_warnings, warning_intervals
 from counterram.scenario import load_scenario
+from counterram.scenario.resolved import resolve
 from counterram.sinks.jsonl import read_events
 from counterram.summary import SUMMARY_KEYS
 from counterram.warning import warner as wn
@@ -90,7 +91,7 @@ def test_every_round_landing_in_a_zone_with_four_detections_is_warned(
             if rid >= 0:
                 detections[rid] += 1
     landed = {e.round_id for e in events if isinstance(e, RoundImpacted)}
-    world = load_scenario("baghdad-embassy").resolve()
+    world = resolve(load_scenario("baghdad-embassy"))
     zones = WarningZones.from_scenario(world)
     records = []
     for e in events:

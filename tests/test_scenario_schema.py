@@ -23,6 +23,7 @@ from counterram.scenario import (
     load_text,
     validate_file,
 )
+from counterram.scenario.resolved import resolve
 
 BUILTINS = builtin_names()
 
@@ -69,7 +70,7 @@ def test_baghdad_embassy_is_the_documented_mix() -> None:
     assert len(sc.effectors) == 2
     assert max(p.density_per_km2 for p in sc.populated_areas) >= 10_000
     # Rockets and mortars are launched 3-8 km from the embassy.
-    world = sc.resolve()
+    world = resolve(sc)
     embassy = next(a for a in world.assets if a.name == "embassy").area
     for threat in world.threats:
         launch = threat.launch_point_m[:2] if threat.launch_point_m is not None else (
@@ -83,7 +84,7 @@ def test_grad_salvo_is_forty_rounds_in_twenty_seconds() -> None:
     (salvo,) = sc.threats
     assert salvo.rounds == 40
     assert (salvo.rounds - 1) * salvo.salvo_interval_s <= 20.0
-    centre = sc.resolve().threats[0].launch_area.center_m
+    centre = resolve(sc).threats[0].launch_area.center_m
     assert 15_000 <= math.hypot(*centre) <= 20_000
 
 
@@ -121,7 +122,7 @@ def test_models_are_frozen_and_positions_are_told_apart_by_keys() -> None:
 
 def test_resolved_positions_in_the_site_frame() -> None:
     sc = load_scenario("baghdad-embassy")
-    world = sc.resolve()
+    world = resolve(sc)
     site = Site(33.30, 44.39, 34.0)
     assert world.site == site
     # Geodetic aim point → site frame agrees with geo.Site; ENU points pass through unchanged.
@@ -147,19 +148,19 @@ def test_resolved_positions_in_the_site_frame() -> None:
 
 
 def test_resolved_atmosphere_and_wind() -> None:
-    world = load_scenario("baghdad-embassy").resolve()
+    world = resolve(load_scenario("baghdad-embassy"))
     atmosphere = world.atmosphere()
     assert atmosphere.site_altitude_m == 34.0
     assert atmosphere.temperature_offset_k == 5.0
     wind = world.wind()
     np.testing.assert_allclose(np.asarray(wind.at(0.0))[..., :2], [1.5, -2.0])
     np.testing.assert_allclose(np.asarray(wind.at(500.0))[..., :2], [2.75, -4.0])  # linear
-    fob = load_scenario("fob-mortar").resolve().wind()
+    fob = resolve(load_scenario("fob-mortar")).wind()
     np.testing.assert_allclose(np.asarray(fob.at(2000.0))[..., :2], [3.0, 1.0])
 
 
 def test_area_sampling_is_uniform_and_inside() -> None:
-    world = load_scenario("fob-mortar").resolve()
+    world = resolve(load_scenario("fob-mortar"))
     rng = np.random.default_rng(5)
     n = 20_000
     # Circle (living area, r = 150 m): P(r < R/2) = 1/4; binomial σ = sqrt(pq/n) = 0.0031,
@@ -183,7 +184,7 @@ def test_area_sampling_is_uniform_and_inside() -> None:
 
 
 def test_sampling_is_reproducible_with_a_seed() -> None:
-    area = load_scenario("baghdad-embassy").resolve().threats[0].launch_area
+    area = resolve(load_scenario("baghdad-embassy")).threats[0].launch_area
     a = area.sample(np.random.default_rng(9), 50)
     b = area.sample(np.random.default_rng(9), 50)
     np.testing.assert_array_equal(a, b)

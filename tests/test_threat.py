@@ -9,6 +9,7 @@ from shapely.geometry import Point, box
 
 from counterram.engagement.threat import DefendedAssets, ThreatConfig, evaluate_threats
 from counterram.scenario import load_scenario
+from counterram.scenario.resolved import resolve
 
 ASSETS = DefendedAssets.from_polygons(
     [
@@ -80,7 +81,7 @@ def test_threshold_invalid_and_past_predictions() -> None:
 
 
 def test_assets_from_the_builtin_scenario() -> None:
-    world = load_scenario("baghdad-embassy").resolve()
+    world = resolve(load_scenario("baghdad-embassy"))
     assets = DefendedAssets.from_scenario(world)
     assert assets.names[0] == "embassy" and assets.values[0] == 100.0
     centre = world.assets[0].area.center_m

@@ -19,6 +19,7 @@ from scipy.stats import chi2, poisson
 from counterram.metrics.tracks import TrackLog, evaluate_tracks
 from counterram.physics.catalogue import load_catalogue
 from counterram.physics.trajectory import Projectiles, fly, launch_state
+from counterram.scenario.resolved import resolve
 from counterram.sensors.plots import PlotBatch, SensorInfo
 from counterram.tracking import measurement as meas
 from counterram.tracking.lifecycle import TrackStatus
@@ -367,7 +368,7 @@ def run_scenario(name: str, chunk_s: float = 1.0) -> tuple[int, int, dict[int, i
     from counterram.world import build_truth
 
     scenario = load_scenario(name)
-    world = scenario.resolve()
+    world = resolve(scenario)
     truth = build_truth(scenario)
     radars = [r for r in radars_from_scenario(scenario) if not r.cued]
     scans_ = simulate_plots(truth, radars, seed=scenario.seed, end_s=scenario.duration_s)

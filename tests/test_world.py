@@ -15,6 +15,7 @@ from counterram.commands.truth import summarize, truth
 from counterram.physics.catalogue import load_catalogue
 from counterram.physics.trajectory import Projectiles, launch_state, propagate
 from counterram.scenario import builtin_names, builtin_text, load_scenario, load_text
+from counterram.scenario.resolved import resolve
 from counterram.world import (
     PE_PER_SIGMA,
     TRUTH_COLUMNS,
@@ -178,7 +179,7 @@ def test_states_at_agrees_with_an_independent_propagation() -> None:
     times fall on the sample grid; what remains is the two integrators' difference (adaptive
     rtol 1e-10 vs RK4, millimetres over a flight). 1 cm and 1 cm/s leave room for that."""
     t = _truth("baghdad-embassy")
-    world = load_scenario("baghdad-embassy").resolve()
+    world = resolve(load_scenario("baghdad-embassy"))
     atmosphere, wind = world.atmosphere(), world.wind()
     seen = 0
     for time_s in np.arange(0.0, 640.0, 2.9):
@@ -242,7 +243,7 @@ def test_baghdad_rounds_hit_the_embassy_the_district_and_the_neighbourhoods() ->
 
 def test_impact_areas_agree_with_the_scenario_geometry() -> None:
     t = _truth("fob-mortar")
-    world = load_scenario("fob-mortar").resolve()
+    world = resolve(load_scenario("fob-mortar"))
     for j, asset in enumerate(world.assets):
         inside = asset.area.contains(t.impact_enu[:, 0], t.impact_enu[:, 1])
         assert np.array_equal(inside, t.impact_in_asset[:, j])

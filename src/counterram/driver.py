@@ -31,6 +31,7 @@ import numpy as np
 from counterram.engine import Engine, EngineConfig
 from counterram.events import Event, PlotRejected
 from counterram.run_record import LiveResult, RunRecord
+from counterram.scenario.resolved import resolve
 from counterram.sensors.plotio import Plot, PlotReader
 from counterram.sensors.plots import PlotBatch
 from counterram.sinks.base import RunStart, Sink
@@ -65,7 +66,7 @@ class RunDriver:
             from counterram.scenario import load_scenario
 
             scenario = load_scenario(scenario)
-        world = scenario.resolve() if hasattr(scenario, "resolve") else scenario
+        world = resolve(scenario)
         if self.out is not None:
             self.out.mkdir(parents=True, exist_ok=True)
         record = RunRecord("simulation", self.out, world)

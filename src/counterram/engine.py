@@ -106,6 +106,7 @@ from counterram.prediction.impact import (
 from counterram.prediction.incremental import IncrementalPredictor, ReflightPolicy
 from counterram.prediction.origin import origin_sigma_flights
 from counterram.prediction.tables import GroundPredictionTable, PathTable
+from counterram.scenario.resolved import resolve
 from counterram.sensors.plots import PlotBatch, SensorInfo
 from counterram.sensors.roster import Cues, SensorRoster
 from counterram.stages import DEFAULT_STAGES, StepPicture, make_stages
@@ -312,7 +313,7 @@ class Engine:
         form): its radars (ids 1, 2, ... in file order), zones, assets, guns, populated areas,
         atmosphere and wind. Without ``config`` the step is the fastest search radar's revisit
         (at most 1 s)."""
-        world = scenario.resolve() if hasattr(scenario, "resolve") else scenario
+        world = resolve(scenario)
         roster = SensorRoster.from_scenario(world)
         if config is None:
             config = EngineConfig(step_s=roster.default_step_s)

@@ -43,7 +43,7 @@ from counterram.engagement.outcome import BurstOutcome, resolve_burst
 from counterram.engine import Engine, EngineConfig
 from counterram.events import Event, RoundImpacted, RoundLaunched
 from counterram.physics.catalogue import load_catalogue
-from counterram.scenario.resolved import ResolvedScenario
+from counterram.scenario.resolved import ResolvedScenario, resolve
 from counterram.sensors.detection import RcsTable
 from counterram.sensors.plotio import PlotReader, header_line, plot_lines
 from counterram.sensors.plots import PlotBatch, PlotTruth, concatenate_labelled
@@ -148,7 +148,7 @@ def simulate(
         from counterram.scenario import load_scenario
 
         scenario = load_scenario(scenario)
-    world: ResolvedScenario = scenario.resolve() if hasattr(scenario, "resolve") else scenario
+    world: ResolvedScenario = resolve(scenario)
     if seed is not None and (not isinstance(seed, int | np.integer) or seed < 0):
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     root = int(world.scenario.seed if seed is None else seed)

@@ -60,6 +60,7 @@ from counterram.events import (
     event_from_dict,
 )
 from counterram.metrics.matching import MATCH_GATE_M, match_tracks
+from counterram.scenario.resolved import resolve
 from counterram.world import Truth
 
 __all__ = ["MATCH_GATE_M", "POI_LEAD_S", "SUMMARY_KEYS", "compute_summary", "match_tracks"]
@@ -122,7 +123,7 @@ def compute_summary(
     from counterram.warning import warner as wn
     from counterram.warning.zones import WarningZones
 
-    world = scenario.resolve() if hasattr(scenario, "resolve") else scenario
+    world = resolve(scenario)
     evs = _events(events)
     n = len(truth)
     kill_time = np.full(n, np.nan)

@@ -84,6 +84,7 @@ from counterram.events import EngagementOrdered, EngagementOutcome, Event, Track
 from counterram.metrics.matching import kill_times, match_tracks
 from counterram.physics.catalogue import load_catalogue
 from counterram.physics.trajectory import Projectiles
+from counterram.scenario.resolved import resolve
 from counterram.world.truth import Truth, hermite
 
 __all__ = [
@@ -361,7 +362,7 @@ def engagement_opportunity(
     started = time.perf_counter()
     if not (math.isfinite(grid_step_s) and grid_step_s > 0):
         raise ValueError(f"grid_step_s must be a positive number of seconds, got {grid_step_s!r}")
-    world = scenario.resolve() if hasattr(scenario, "resolve") else scenario
+    world = resolve(scenario)
     evs = _events(events)
     n = len(truth)
     if owner is None:

@@ -5,7 +5,7 @@ Typical use::
 
     from counterram.scenario import load_scenario
     scenario = load_scenario("baghdad-embassy")      # or a path to a YAML file
-    world = scenario.resolve()                       # every position in site-frame metres
+    world = resolve(scenario)                        # every position in site-frame metres
 """
 
 from counterram.scenario.checks import Issue, check_scenario

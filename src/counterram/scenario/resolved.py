@@ -141,8 +141,14 @@ class ResolvedScenario:
         )
 
 
-def resolve(scenario: Scenario) -> ResolvedScenario:
-    """Convert every position and area of ``scenario`` to the site frame."""
+def resolve(scenario: Scenario | ResolvedScenario) -> ResolvedScenario:
+    """Convert every position and area of ``scenario`` to the site frame.
+
+    A scenario already in the site frame is returned as it is, so every consumer (simulator,
+    engine, summary, report) can take either form through this one call.
+    """
+    if isinstance(scenario, ResolvedScenario):
+        return scenario
     o = scenario.origin
     site = Site(o.latitude_deg, o.longitude_deg, o.altitude_m)
     assets = tuple(

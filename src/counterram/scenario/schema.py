@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from counterram.scenario.equipment import EffectorSpec, SensorSpec
 from counterram.scenario.geometry import Area, Circle, Position, StrictModel, require_one
-
-if TYPE_CHECKING:
-    from counterram.scenario.resolved import ResolvedScenario
 
 __all__ = [
     "ASSET_KINDS",
@@ -232,9 +229,3 @@ class Scenario(StrictModel):
     def total_rounds(self) -> int:
         """Rounds fired over the whole scenario."""
         return sum(t.total_rounds for t in self.threats)
-
-    def resolve(self) -> ResolvedScenario:
-        """This scenario with every position in site-frame metres (see ``resolved.resolve``)."""
-        from counterram.scenario.resolved import resolve
-
-        return resolve(self)

@@ -52,6 +52,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from counterram.scenario.geometry import EnuPoint
+from counterram.scenario.resolved import resolve
 from counterram.sensors.config import FcrConfig, RadarConfig
 from counterram.sensors.detection import (
     RcsTable,
@@ -554,7 +555,7 @@ def radar_seed(seed: int, name: str) -> np.random.SeedSequence:
 
 def radars_from_scenario(scenario: Scenario | ResolvedScenario) -> list[Radar]:
     """The scenario's radars in file order, ``sensor_id`` 1, 2, ... (file position)."""
-    resolved = scenario.resolve() if hasattr(scenario, "resolve") else scenario
+    resolved = resolve(scenario)
     return [
         Radar(s.spec, index + 1, np.asarray(s.position_m, dtype=float))
         for index, s in enumerate(resolved.sensors)  # type: ignore[union-attr]

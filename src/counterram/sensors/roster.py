@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from counterram.scenario.resolved import resolve
 from counterram.sensors.config import FcrConfig, RadarConfig
 from counterram.sensors.plots import SensorInfo
 
@@ -44,7 +45,7 @@ class SensorRoster:
     @classmethod
     def from_scenario(cls, scenario: Any) -> SensorRoster:
         """The sensors of a :class:`~counterram.scenario.Scenario` or its resolved form."""
-        world = scenario.resolve() if hasattr(scenario, "resolve") else scenario
+        world = resolve(scenario)
         infos, revisit, cued = [], {}, set()
         for index, s in enumerate(world.sensors):
             sid = index + 1

@@ -35,7 +35,7 @@ from counterram.events import (
     TrackEvent,
 )
 from counterram.metrics.matching import MATCH_GATE_M, kill_times, match_tracks
-from counterram.scenario.resolved import ResolvedScenario
+from counterram.scenario.resolved import ResolvedScenario, resolve
 from counterram.scenario.schema import Scenario
 from counterram.sinks.analysis import (
     RunAnalysis,
@@ -411,7 +411,7 @@ def render_report(
     from counterram.sinks import figures
 
     if isinstance(scenario, Scenario):
-        world = scenario.resolve()
+        world = resolve(scenario)
     elif isinstance(scenario, ResolvedScenario):
         world = scenario
     else:

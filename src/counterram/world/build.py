@@ -20,7 +20,7 @@ from counterram.physics.aiming import aim, choose_charges
 from counterram.physics.atmosphere import Atmosphere
 from counterram.physics.catalogue import Catalogue, Munition, load_catalogue
 from counterram.physics.trajectory import Projectiles, fly, launch_state
-from counterram.scenario.resolved import ResolvedArea, ResolvedScenario
+from counterram.scenario.resolved import ResolvedArea, ResolvedScenario, resolve
 from counterram.scenario.schema import Scenario
 from counterram.world.launches import LaunchPlan, plan_launches
 from counterram.world.truth import Truth
@@ -45,7 +45,7 @@ def build_truth(
     bit. ``sample_dt_s`` is the spacing of the stored trajectory samples (None: store none,
     which saves memory for large Monte Carlo raids; :meth:`Truth.states_at` then raises).
     """
-    world = scenario.resolve() if isinstance(scenario, Scenario) else scenario
+    world = resolve(scenario)
     if seed is not None and (not isinstance(seed, int | np.integer) or seed < 0):
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     if sample_dt_s is not None and not (np.isfinite(sample_dt_s) and sample_dt_s > 0):
