@@ -110,6 +110,7 @@ from counterram.scenario.resolved import resolve
 from counterram.sensors.plots import PlotBatch, SensorInfo
 from counterram.sensors.roster import Cues, SensorRoster
 from counterram.stages import DEFAULT_STAGES, StepPicture, make_stages
+from counterram.track_picture import TrackPicture
 from counterram.tracking.lifecycle import TrackStatus
 from counterram.tracking.tracker import (
     REFERENCE_DRAG_MUNITION,
@@ -204,29 +205,6 @@ class LatencyStats:
     mean_ms: float
 
 
-@dataclass
-class _TrackMemo:
-    """What the engine remembers of a track between steps."""
-
-    x: np.ndarray
-    P: np.ndarray
-    state_time_s: float
-    updates: int
-    confirmed: bool = False
-    reported_s: float = -math.inf
-    predicted_s: float = -math.inf
-    predicted_state_s: float = -math.inf
-    classified_s: float = -math.inf
-    origin_s: float = -math.inf
-    munition: str = ""
-    threat_class: str = ""
-    same_class: int = 0
-    origin_trace_m2: float = math.inf
-    origin_settled: bool = False
-    beta_offset: float = 0.0
-    intercept_s: float = -math.inf
-
-
 class Engine:
     """The C2 pipeline over a fixed site, sensors, zones, assets and guns (module docstring).
 
@@ -289,7 +267,8 @@ class Engine:
             dt, span = fc.path_grid()
             self._paths = PathTable(dt, span + cfg.step_s)  # still whole one step later
         self._sensor_ids = np.array(sorted(s.sensor_id for s in self.sensors), dtype=np.int64)
-        self._tracks: dict[int, _TrackMemo] = {}
+        self.tracks = TrackPicture()
+        """The tracks of the latest step: the tracker's rows and the engine's columns."""
         self._ended: set[int] = set()
         self.time_s = -math.inf
         self.steps = 0
@@ -351,7 +330,7 @@ class Engine:
 
     @property
     def confirmed_track_ids(self) -> tuple[int, ...]:
-        return tuple(t for t, m in self._tracks.items() if m.confirmed)
+        return tuple(self.tracks.track_id[self.tracks.confirmed].tolist())
 
     @property
     def quiet(self) -> bool:
@@ -364,12 +343,11 @@ class Engine:
     def cues(self, time_s: float) -> Cues:
         """Where the confirmed tracks are predicted to be at ``time_s`` (for fire-control radars),
         with the tracks' own motion model."""
-        rows = [m for m in self._tracks.values() if m.confirmed]
-        if not rows:
+        out, confirmed = self.tracks.rows, self.tracks.confirmed
+        if out is None or not confirmed.any():
             return Cues(np.zeros(0), np.zeros((0, 3)))
-        x = np.stack([m.x for m in rows])
-        dt = float(time_s) - np.array([m.state_time_s for m in rows])
-        pos = self.tracker.motion.transition(x, dt)[:, :3]
+        dt = float(time_s) - out.state_time_s[confirmed]
+        pos = self.tracker.motion.transition(out.x[confirmed], dt)[:, :3]
         return Cues.at(time_s, pos)
 
     def step(self, now: float, plots: PlotBatch | None = None) -> list[Event]:
@@ -443,50 +421,38 @@ class Engine:
     def track_events(
         self, t: float, out: TrackerOutput, events: list[Event]
     ) -> list[tuple[int, str]]:
-        rows = {tid: i for i, tid in enumerate(out.track_id.tolist())}
-        confirmed = (out.status == TrackStatus.CONFIRMED).tolist()
-        # refresh the memo of every live track
-        for tid, i in rows.items():
-            memo = self._tracks.get(tid)
-            if memo is None:
-                memo = self._tracks[tid] = _TrackMemo(
-                    out.x[i], out.P[i], float(out.state_time_s[i]), int(out.n_updates[i])
-                )
-            else:
-                memo.x, memo.P = out.x[i], out.P[i]
-                memo.state_time_s = float(out.state_time_s[i])
-                memo.updates = int(out.n_updates[i])
-            memo.confirmed = confirmed[i]
+        picture = self.tracks
+        picture.advance(out)
         deleted: list[tuple[int, str]] = []
         for ev in out.events:
             tid = int(ev.track_id)
-            memo = self._tracks.get(tid)
+            if ev.kind not in ("confirmed", "deleted"):
+                continue
+            found = picture.find(tid)
+            if found is None:
+                continue  # born and ended within the step
+            rows, columns, i = found
             if ev.kind == "confirmed":
-                if memo is None:
-                    continue
-                events.append(self._track_event(t, tid, memo, "confirmed", predict=False))
-                memo.reported_s = t
-            elif ev.kind == "deleted":
-                if memo is None:
-                    continue
-                if memo.confirmed or memo.predicted_s > -math.inf:
-                    events.append(
-                        self._track_event(t, tid, memo, "deleted", predict=False, reason=ev.reason)
-                    )
+                events.append(self._track_event(t, tid, rows, i, "confirmed"))
+                columns["reported_s"][i] = t
+            else:
+                if rows.status[i] == TrackStatus.CONFIRMED or columns["predicted_s"][i] > -math.inf:
+                    events.append(self._track_event(t, tid, rows, i, "deleted", reason=ev.reason))
                 deleted.append((tid, ev.reason))
+        live = set(out.track_id.tolist()) if deleted else set()
         for tid, _ in deleted:
-            if tid not in rows:
+            if tid not in live:
                 self._ended.add(tid)
         if deleted and self.fire_control is not None:
             self.fire_control.end_tracks([tid for tid, _ in deleted])
         return deleted
 
     def _track_event(
-        self, t: float, tid: int, memo: _TrackMemo, status: str, *, predict: bool,
+        self, t: float, tid: int, rows: TrackerOutput, i: int, status: str, *,
         reason: str = "", update: bool = False, x: np.ndarray | None = None,
     ) -> TrackEvent:
-        state = memo.x if x is None else x
-        sigma = float(np.sqrt(max(np.linalg.eigvalsh(memo.P[:3, :3])[-1], 0.0)))
+        state = rows.x[i] if x is None else x
+        sigma = float(np.sqrt(max(np.linalg.eigvalsh(rows.P[i, :3, :3])[-1], 0.0)))
         return TrackEvent(
             time_s=t,
             track_id=tid,
@@ -494,7 +460,7 @@ class Engine:
             position_enu=_triple(state[:3]),
             velocity_enu=_triple(state[3:6]),
             position_sigma_m=sigma,
-            updates=memo.updates,
+            updates=int(rows.n_updates[i]),
             reason=reason,
             update=update,
         )
@@ -502,45 +468,45 @@ class Engine:
     def predict(self, t: float, out: TrackerOutput, events: list[Event]) -> list[int]:
         """Predict the tracks that are due; returns their ids (in tracker row order)."""
         cfg = self.config
-        due: list[int] = []
-        # a track's memo holds its row of ``out`` (track_events): check every row at once
-        finite = (np.isfinite(out.x).all(axis=1) & np.isfinite(out.P).all(axis=(1, 2))).tolist()
-        for i, tid in enumerate(out.track_id.tolist()):
-            memo = self._tracks[tid]
-            if not memo.confirmed and not (
-                cfg.policy.uses_tentative and memo.updates >= cfg.min_updates_to_predict
-            ):
-                continue
-            if memo.state_time_s <= memo.predicted_state_s:
-                continue  # no new plot since the last prediction
-            if t - memo.predicted_s < cfg.prediction_interval_s - 1e-9:
-                continue
-            if not finite[i]:
-                continue
-            due.append(i)
-        if not due:
+        col = self.tracks.col
+        confirmed_all = out.status == TrackStatus.CONFIRMED
+        eligible = confirmed_all
+        if cfg.policy.uses_tentative:
+            eligible = eligible | (out.n_updates >= cfg.min_updates_to_predict)
+        due_mask = (
+            eligible
+            & (out.state_time_s > col("predicted_state_s"))  # a new plot since the last one
+            & (t - col("predicted_s") >= cfg.prediction_interval_s - 1e-9)
+        )
+        if not due_mask.any():
             return []
-        ids = [int(out.track_id[i]) for i in due]
-        memos = [self._tracks[tid] for tid in ids]
-        x = np.stack([m.x for m in memos])
-        P = np.stack([m.P for m in memos])
-        ts = np.array([m.state_time_s for m in memos])
-        need = [k for k, m in enumerate(memos)
-                if not m.munition or (
-                    m.same_class < cfg.classification_lock
-                    and t - m.classified_s >= cfg.classification_interval_s - 1e-9)]
-        if need:
+        due_mask &= np.isfinite(out.x).all(axis=1) & np.isfinite(out.P).all(axis=(1, 2))
+        due = np.flatnonzero(due_mask)
+        if due.size == 0:
+            return []
+        ids = out.track_id[due].tolist()
+        x, P, ts = out.x[due], out.P[due], out.state_time_s[due]
+        munition, threat_class = col("munition"), col("threat_class")
+        same_class, classified_s = col("same_class"), col("classified_s")
+        need = due[
+            (munition[due] == "")
+            | ((same_class[due] < cfg.classification_lock)
+               & (t - classified_s[due] >= cfg.classification_interval_s - 1e-9))
+        ]
+        if need.size:
+            k = np.searchsorted(due, need)
             c = classify(
-                x[need], P[need], ts[need], self.reference, candidates=self.candidates,
+                x[k], P[k], ts[k], self.reference, candidates=self.candidates,
                 atmosphere=self.atmosphere, wind=self.wind,
                 ground_height_m=cfg.tracker.ground_height_m, rtol=cfg.classification_rtol,
             )
-            for k, name, kind in zip(need, c.munition, c.kind, strict=True):
-                m = memos[k]
-                m.same_class = m.same_class + 1 if name == m.munition else 1
-                m.munition, m.threat_class, m.classified_s = name, kind, t
-        munitions = [self.catalogue.get(m.munition) for m in memos]
-        names = tuple(m.munition for m in memos)
+            names = np.array(c.munition, dtype=object)
+            same_class[need] = np.where(names == munition[need], same_class[need] + 1, 1)
+            munition[need] = names
+            threat_class[need] = np.array(c.kind, dtype=object)
+            classified_s[need] = t
+        names = tuple(munition[due].tolist())
+        munitions = [self.catalogue.get(name) for name in names]
         xb = rebase_drag_scale(
             x, self.reference, munitions, atmosphere=self.atmosphere, wind=self.wind
         )
@@ -553,31 +519,32 @@ class Engine:
             lambda r: self._centre_impacts(t, np.asarray(ids)[r], xb[r], ts[r],
                                            [munitions[k] for k in r], env),
         )
-        confirmed = np.array([m.confirmed for m in memos])
+        confirmed = confirmed_all[due]
         may_warn, _ = cfg.policy.select(t, impact, confirmed)
         announce = np.flatnonzero(impact.valid & may_warn)
         if announce.size:
-            self._impact_events(t, ids, memos, impact, announce, events)
+            self._impact_events(t, ids, due, impact, announce, events)
         self._latest_impact.put(ids, impact, t)
-        for k, m in enumerate(memos):
-            m.predicted_s, m.predicted_state_s = t, m.state_time_s
-            m.beta_offset = float(xb[k, 6] - x[k, 6])
-        origin_rows = [k for k, m in enumerate(memos)
-                       if m.confirmed and not m.origin_settled
-                       and t - m.origin_s >= cfg.origin_interval_s - 1e-9]
-        if cfg.origin_tracks_per_step and len(origin_rows) > cfg.origin_tracks_per_step:
+        col("predicted_s")[due] = t
+        col("predicted_state_s")[due] = ts
+        col("beta_offset")[due] = xb[:, 6] - x[:, 6]
+        origin_s = col("origin_s")
+        origin_rows = np.flatnonzero(
+            confirmed & ~col("origin_settled")[due]
+            & (t - origin_s[due] >= cfg.origin_interval_s - 1e-9)
+        )
+        if cfg.origin_tracks_per_step and origin_rows.size > cfg.origin_tracks_per_step:
             # under a salvo: tracks without an origin first, then the stalest
-            origin_rows.sort(key=lambda k: memos[k].origin_s)
-            origin_rows = sorted(origin_rows[: cfg.origin_tracks_per_step])
-        if origin_rows:
+            by_age = np.argsort(origin_s[due[origin_rows]], kind="stable")
+            origin_rows = np.sort(origin_rows[by_age[: cfg.origin_tracks_per_step]])
+        if origin_rows.size:
             origin = origin_sigma_flights(
                 xb[origin_rows], P[origin_rows], ts[origin_rows],
-                [munitions[k] for k in origin_rows], rtol=cfg.origin_rtol, **env,
+                [munitions[k] for k in origin_rows.tolist()], rtol=cfg.origin_rtol, **env,
             ).prediction()
-            self._origin_events(t, [ids[k] for k in origin_rows],
-                                [memos[k] for k in origin_rows], origin, events)
-            for k in origin_rows:
-                memos[k].origin_s = t
+            self._origin_events(t, [ids[k] for k in origin_rows.tolist()], due[origin_rows],
+                                origin, events)
+            origin_s[due[origin_rows]] = t
         return ids
 
     def _centre_impacts(
@@ -619,46 +586,52 @@ class Engine:
         ]
 
     def _impact_events(
-        self, t: float, ids: list[int], memos: list[_TrackMemo], g: GroundPrediction,
-        rows: np.ndarray, events: list[Event],
+        self, t: float, ids: list[int], rows: np.ndarray, g: GroundPrediction,
+        announce: np.ndarray, events: list[Event],
     ) -> None:
-        shared = self._ground_fields(g, rows)
-        for k, fields in zip(rows.tolist(), shared, strict=True):
+        """Impact events of the ``announce`` entries of ``g`` (tracks ``ids``, picture rows
+        ``rows``)."""
+        threat_class, munition = self.tracks.col("threat_class"), self.tracks.col("munition")
+        shared = self._ground_fields(g, announce)
+        for k, fields in zip(announce.tolist(), shared, strict=True):
             events.append(ImpactPredicted(
                 time_s=t,
                 track_id=ids[k],
                 impact_en=_pair(g.mean_en[k]),
                 impact_time_s=float(g.time_s[k]),
                 impact_time_sigma_s=float(g.time_sigma_s[k]),
-                threat_class=memos[k].threat_class,
-                munition=memos[k].munition,
+                threat_class=threat_class[rows[k]],
+                munition=munition[rows[k]],
                 **fields,
             ))
 
     def _origin_events(
-        self, t: float, ids: list[int], memos: list[_TrackMemo], g: GroundPrediction,
+        self, t: float, ids: list[int], rows: np.ndarray, g: GroundPrediction,
         events: list[Event],
     ) -> None:
+        """Origin events of the tracks ``ids`` (picture rows ``rows``) whose origin ``g`` is
+        better than the one reported."""
+        col = self.tracks.col
         trace = np.einsum("nii->n", g.cov_en)
-        better = np.array([tr < m.origin_trace_m2 for tr, m in zip(trace, memos, strict=True)])
-        for k in np.flatnonzero(g.valid & ~better).tolist():
-            # a later state flown back over a longer path is less precise: once a valid origin
-            # is no better than the one reported, the track's origin is settled
-            memos[k].origin_settled = True
-        rows = np.flatnonzero(g.valid & better)
-        if rows.size == 0:
+        best = col("origin_trace_m2")
+        better = trace < best[rows]
+        # a later state flown back over a longer path is less precise: once a valid origin is
+        # no better than the one reported, the track's origin is settled
+        col("origin_settled")[rows[g.valid & ~better]] = True
+        report = np.flatnonzero(g.valid & better)
+        if report.size == 0:
             return
-        for k in rows.tolist():
-            memos[k].origin_trace_m2 = float(trace[k])
-        shared = self._ground_fields(g, rows)
-        for k, fields in zip(rows.tolist(), shared, strict=True):
+        best[rows[report]] = trace[report]
+        threat_class, munition = col("threat_class"), col("munition")
+        shared = self._ground_fields(g, report)
+        for k, fields in zip(report.tolist(), shared, strict=True):
             events.append(OriginEstimated(
                 time_s=t,
                 track_id=ids[k],
                 origin_en=_pair(g.mean_en[k]),
                 launch_time_s=float(g.time_s[k]),
-                threat_class=memos[k].threat_class,
-                munition=memos[k].munition,
+                threat_class=threat_class[rows[k]],
+                munition=munition[rows[k]],
                 **fields,
             ))
 
@@ -673,9 +646,9 @@ class Engine:
             last, have = self._latest_impact.get([tid for tid, _ in deleted])
             impact_times = np.where(have, last.time_s, math.inf).tolist()
             for (tid, reason), impact_s in zip(deleted, impact_times, strict=True):
-                memo = self._tracks.get(tid)
-                if (memo is not None and reason in _NEUTRALISED_REASONS
-                        and memo.intercept_s <= t < impact_s):
+                found = self.tracks.find(tid)
+                if (found is not None and reason in _NEUTRALISED_REASONS
+                        and found[1]["intercept_s"][found[2]] <= t < impact_s):
                     killed.append(tid)
                 else:
                     lost.append(tid)
@@ -685,9 +658,8 @@ class Engine:
                 records.extend(self.warner.end_tracks(t, lost, neutralised=False))
         cfg = self.config
         if fresh:
-            memos = [self._tracks[tid] for tid in fresh]
             g, _ = self._latest_impact.get(fresh)
-            confirmed = np.array([m.confirmed for m in memos])
+            confirmed = self._is_confirmed(fresh)
             mask, inflated = cfg.policy.select(t, g, confirmed)
             rows = np.flatnonzero(mask & g.valid)
             if rows.size:
@@ -698,25 +670,24 @@ class Engine:
                 records.extend(self.warner.advance(t))
         else:
             records.extend(self.warner.advance(t))
-        for r in records:
-            events.append(self._warning_event(r))
+        if records:
+            tentative = self.tracks.unconfirmed_ids()
+            events.extend(self._warning_event(r, tentative) for r in records)
         if self._ended:
             ended = list(self._ended)
-            for tid in ended:
-                self._tracks.pop(tid, None)
             self._impacts.drop(ended)
             self._latest_impact.drop(ended)
             if self._paths is not None:
                 self._paths.drop(ended)
             self._ended.clear()
 
-    def _warning_event(self, r: wn.WarningRecord) -> Event:
+    def _warning_event(self, r: wn.WarningRecord, tentative: set[int]) -> Event:
+        """The event of a warner record; ``tentative``: the ids of this step's unconfirmed
+        tracks (a warning on one of them is an early warning)."""
         if isinstance(r, wn.AllClear):
             return AllClear(time_s=r.time_s, zone=r.zone)
         ids = tuple(int(i) for i in r.track_ids)  # type: ignore[call-overload]
-        early = any(
-            (m := self._tracks.get(i)) is not None and not m.confirmed for i in ids
-        )
+        early = not tentative.isdisjoint(ids)
         return WarningIssued(
             time_s=r.time_s,
             zone=r.zone,
@@ -727,26 +698,30 @@ class Engine:
             early=early,
         )
 
+    def _is_confirmed(self, ids: list[int]) -> np.ndarray:
+        """Whether each of the tracks ``ids`` (live in this step's picture) is confirmed."""
+        rows = self.tracks.rows_of(ids)
+        return (rows >= 0) & self.tracks.confirmed[np.maximum(rows, 0)]
+
     def engage(self, t: float, out: TrackerOutput, events: list[Event]) -> list[FireOrder]:
         fc = self.fire_control
         if fc is None or self.assets is None:
             return []
-        ids = out.track_id[out.status == TrackStatus.CONFIRMED]
-        g, have = self._latest_impact.get(ids)
-        memos = [self._tracks[i] for i in ids.tolist()]
-        keep = np.flatnonzero(have & np.array([bool(m.munition) for m in memos], dtype=bool))
-        if keep.size < len(memos):
-            ids, g = ids[keep], g.take(keep)
-            memos = [memos[k] for k in keep.tolist()]
-        ids = ids.tolist()
-        if memos:
+        col = self.tracks.col
+        rows = np.flatnonzero(out.status == TrackStatus.CONFIRMED)
+        g, have = self._latest_impact.get(out.track_id[rows])
+        keep = np.flatnonzero(have & (col("munition")[rows] != ""))
+        if keep.size < rows.size:
+            rows, g = rows[keep], g.take(keep)
+        ids = out.track_id[rows].tolist()
+        if rows.size:
             threats = evaluate_threats(
                 t, np.array(ids, dtype=np.int64), g.mean_en, g.cov_en, g.time_s, self.assets,
                 self.config.threat, valid=g.valid,
             )
-            xb = np.stack([m.x for m in memos])
-            xb[:, 6] += np.array([m.beta_offset for m in memos])
-            state_s = np.array([m.state_time_s for m in memos])
+            xb = out.x[rows]
+            xb[:, 6] += col("beta_offset")[rows]
+            state_s = out.state_time_s[rows]
             path = has_path = None
             if self._paths is not None:
                 dt, span = fc.path_grid()
@@ -754,8 +729,8 @@ class Engine:
                     ids, t, state_s, int(np.floor(span / dt + 1e-9)) + 1
                 )
             tracks = TrackStates(
-                np.array(ids, dtype=np.int64), state_s, xb, np.stack([m.P for m in memos]),
-                tuple(m.munition for m in memos), path=path, has_path=has_path,
+                np.array(ids, dtype=np.int64), state_s, xb, out.P[rows],
+                tuple(col("munition")[rows].tolist()), path=path, has_path=has_path,
             )
         else:
             threats = evaluate_threats(
@@ -768,27 +743,27 @@ class Engine:
         orders, status = fc.plan(t, threats, tracks)
         for o in orders:
             events.append(o.to_event())
-            memo = self._tracks.get(int(o.track_id))
-            if memo is not None:
-                memo.intercept_s = max(memo.intercept_s, float(o.intercept_time_s))
+            found = self.tracks.find(int(o.track_id))
+            if found is not None:
+                intercept_s = found[1]["intercept_s"]
+                intercept_s[found[2]] = max(intercept_s[found[2]], float(o.intercept_time_s))
         events.extend(status)
         return orders
 
     def report_states(self, t: float, out: TrackerOutput, events: list[Event]) -> None:
-        every = self.config.track_report_interval_s - 1e-9
-        due = [tid for tid in out.track_id[out.status == TrackStatus.CONFIRMED].tolist()
-               if t - self._tracks[tid].reported_s >= every]
-        if not due:
+        reported = self.tracks.col("reported_s")
+        due = np.flatnonzero(
+            (out.status == TrackStatus.CONFIRMED)
+            & (t - reported >= self.config.track_report_interval_s - 1e-9)
+        )
+        if due.size == 0:
             return
-        memos = [self._tracks[tid] for tid in due]
-        x = np.stack([m.x for m in memos])
-        dt = t - np.array([m.state_time_s for m in memos])
-        now_x = self.tracker.motion.transition(x, dt)
-        for k, (tid, m) in enumerate(zip(due, memos, strict=True)):
+        now_x = self.tracker.motion.transition(out.x[due], t - out.state_time_s[due])
+        for k, i in enumerate(due.tolist()):
             events.append(self._track_event(
-                t, tid, m, "confirmed", predict=True, update=True, x=now_x[k]
+                t, int(out.track_id[i]), out, i, "confirmed", update=True, x=now_x[k]
             ))
-            m.reported_s = t
+        reported[due] = t
 
 
 # ---------------------------------------------------------------------- helpers
