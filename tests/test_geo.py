@@ -103,3 +103,24 @@ def test_site_rejects_bad_coordinates() -> None:
         Site(91.0, 0.0)
     with pytest.raises(ValueError, match="lon_deg"):
         Site(0.0, 181.0)
+
+
+def test_compiled_enu_to_geodetic_agrees_with_pymap3d() -> None:
+    """The engine's own ENU → geodetic kernel against pymap3d over 40 km and 12 km of height:
+    both are exact methods, so they agree to round-off (1e-12 degree is 0.1 µm)."""
+    import pymap3d
+
+    rng = np.random.default_rng(5)
+    e, n = _disc_points(rng, 5000, 40_000.0)
+    u = rng.uniform(-500.0, 12_000.0, e.size)
+    lat, lon, alt = SITE.to_geodetic(e, n, u)
+    ref = pymap3d.enu2geodetic(e, n, u, SITE.lat_deg, SITE.lon_deg, SITE.alt_m, deg=True)
+    assert np.abs(lat - ref[0]).max() < 1e-12
+    assert np.abs(lon - ref[1]).max() < 1e-12
+    assert np.abs(alt - ref[2]).max() < 1e-6
+    south = Site(-54.8, -68.3, 10.0)  # another hemisphere and the other side of Greenwich
+    lat, lon, _ = south.to_geodetic(e[:50], n[:50], u[:50])
+    ref = pymap3d.enu2geodetic(e[:50], n[:50], u[:50], -54.8, -68.3, 10.0, deg=True)
+    assert np.abs(lat - ref[0]).max() < 1e-12 and np.abs(lon - ref[1]).max() < 1e-12
+    scalar = SITE.to_geodetic(0.0, 0.0, 0.0)
+    assert scalar[0].shape == () and float(scalar[0]) == pytest.approx(SITE.lat_deg, abs=1e-12)
