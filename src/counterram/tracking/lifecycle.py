@@ -28,7 +28,7 @@ the same as an older confirmed track's is deleted ("duplicate").
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 import numba as nb
@@ -88,6 +88,10 @@ class TrackTable:
     ``nis_sum`` the sum of its updates' normalised innovations squared, and ``plot_uids`` the
     tracker's sequence numbers of its first ``uid_slots`` plots (−1 where unused), which tell
     competing tentative tracks that share a plot.
+
+    The columns are views of the first rows of buffers with room to grow (doubling), so that
+    starting a track costs its own rows, not a copy of the whole table; the views change at
+    every :meth:`add` and :meth:`keep` (read them from the table, do not keep them across).
     """
 
     dim: int
@@ -107,17 +111,23 @@ class TrackTable:
     nis_sum: np.ndarray = field(init=False)
     plot_uids: np.ndarray = field(init=False)
     next_id: int = 1
+    _store: dict[str, np.ndarray] = field(init=False, repr=False)
+    _n: int = field(init=False, default=0, repr=False)
 
     def __post_init__(self) -> None:
-        for name, value in _empty(self.dim, self.uid_slots).items():
-            setattr(self, name, value)
+        self._store = {
+            name: np.zeros((16, *value.shape[1:]), dtype=value.dtype)
+            for name, value in _empty(self.dim, self.uid_slots).items()
+        }
+        self._n = 0
+        self._views()
+
+    def _views(self) -> None:
+        for name, buffer in self._store.items():
+            setattr(self, name, buffer[: self._n])
 
     def __len__(self) -> int:
-        return int(self.track_id.shape[0])
-
-    @staticmethod
-    def _array_fields() -> list[str]:
-        return [f.name for f in fields(TrackTable) if f.name not in ("dim", "uid_slots", "next_id")]
+        return self._n
 
     def add(
         self,
@@ -154,14 +164,26 @@ class TrackTable:
             "nis_sum": np.zeros(n),
             "plot_uids": uids,
         }
-        for name in self._array_fields():
-            setattr(self, name, np.concatenate([getattr(self, name), new[name]]))
+        end = self._n + n
+        if end > self._store["track_id"].shape[0]:
+            size = max(2 * self._store["track_id"].shape[0], end)
+            for name, buffer in self._store.items():
+                grown = np.zeros((size, *buffer.shape[1:]), dtype=buffer.dtype)
+                grown[: self._n] = buffer[: self._n]
+                self._store[name] = grown
+        for name, buffer in self._store.items():
+            buffer[self._n : end] = new[name]
+        self._n = end
+        self._views()
         return ids
 
     def keep(self, mask: np.ndarray) -> None:
         """Keep only the rows where ``mask`` is True (compaction after deletions)."""
-        for name in self._array_fields():
-            setattr(self, name, getattr(self, name)[mask])
+        rows = np.flatnonzero(mask)
+        for buffer in self._store.values():
+            buffer[: rows.size] = buffer[rows]
+        self._n = int(rows.size)
+        self._views()
 
 
 _REASON_NAMES = np.array(("", *DELETION_REASONS), dtype=object)
