@@ -55,7 +55,8 @@ class _Strict(BaseModel):
     # The scenario models' settings (scenario.geometry.StrictModel), with defaults validated so
     # that the order checks (min < max) also see default values.
     model_config = ConfigDict(
-        extra="forbid", frozen=True, allow_inf_nan=False, validate_default=True
+        extra="forbid", frozen=True, allow_inf_nan=False, validate_default=True,
+        str_max_length=200,
     )
 
 
