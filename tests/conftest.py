@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from counterram.scenario import Scenario, load_scenario
+from counterram.sim import SimulationResult, simulate
 
 
 def two_firings() -> Scenario:
@@ -22,3 +23,10 @@ def two_firings() -> Scenario:
 def small_scenario() -> Scenario:
     """:func:`two_firings`, once per session."""
     return two_firings()
+
+
+@pytest.fixture(scope="session")
+def small_run() -> SimulationResult:
+    """:func:`two_firings` simulated with seed 1, once per session (its plot lines replay
+    through the live engine)."""
+    return simulate(two_firings(), seed=1)
