@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from counterram.commands.out_folder import out_folder_problem
 from counterram.commands.scenario import EXIT_INVALID, _fail
 from counterram.driver import RunDriver
 from counterram.engine import Engine
@@ -38,9 +39,9 @@ def engine_live(
         str, typer.Option("--plots", "-p", help="Plot stream: a JSON Lines file, - for stdin, "
                           "udp://127.0.0.1:PORT, or another registered source.")
     ],
-    out: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder for events.jsonl (created).")
-    ] = Path("counterram-live"),
+    out_text: Annotated[
+        str, typer.Option("--out", "-o", help="Folder for events.jsonl (created).")
+    ] = "counterram-live",
     max_idle_s: Annotated[
         float, typer.Option(help="UDP: stop after this many seconds without a datagram.",
                             min=0.01)
@@ -53,8 +54,16 @@ def engine_live(
                                        "(repeatable; events.jsonl is always written).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No final table.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write into --out even if it already holds files "
+                           "(a previous events.jsonl is replaced).")
+    ] = False,
 ) -> None:
     """Run the engine on a live plot stream and write its events (flushed every step)."""
+    problem = out_folder_problem(out_text, force=force)
+    if problem:
+        _error(problem)
+    out = Path(out_text)
     try:
         sc = load_scenario(scenario)
     except ScenarioError as exc:
