@@ -16,6 +16,7 @@ to read is a problem of the file like any other, never a traceback. Validation i
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import json
 import re
@@ -262,7 +263,7 @@ def _check(text: str, source: str, catalogue: Any) -> tuple[Scenario | None, lis
     try:
         # strict validation of the document as JSON: numbers are numbers (no "300" or true),
         # lists stand for tuples; non-JSON YAML scalars (dates) become text
-        document = json.dumps(data, default=str, ensure_ascii=False)
+        document = json.dumps(data, default=_json_scalar, ensure_ascii=False)
         scenario = Scenario.model_validate_json(document, strict=True)
     except ValidationError as exc:
         problems += [_from_pydantic(err, root, source) for err in exc.errors(include_url=False)]
@@ -277,6 +278,15 @@ def _check(text: str, source: str, catalogue: Any) -> tuple[Scenario | None, lis
         return scenario, problems
     problems += [_from_issue(issue, root, data, source) for issue in issues]
     return scenario, _sorted(problems)
+
+
+def _json_scalar(value: Any) -> str:
+    """A YAML scalar that JSON lacks: a date is its text (``name: 2024-01-01``); binary data
+    and sets have no place in a scenario."""
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    raise TypeError(f"a YAML {type(value).__name__} (!!binary, !!set, ...) has no place in a "
+                    "scenario; write text, numbers, lists and mappings")
 
 
 def _sorted(problems: list[Problem]) -> list[Problem]:

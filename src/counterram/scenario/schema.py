@@ -220,7 +220,8 @@ class Scenario(StrictModel):
     version: Literal[1] = Field(default=1, description="File format version")
     name: str = Field(min_length=1)
     description: str = Field(default="", max_length=MAX_DESCRIPTION_CHARS)
-    seed: int = Field(default=0, ge=0, description="Root seed of every random draw")
+    seed: int = Field(default=0, ge=0, lt=2**128,
+                      description="Root seed of every random draw (below 2¹²⁸)")
     origin: Origin
     duration_s: float = Field(gt=0.0, le=86_400.0, description="Simulated time span, s")
     atmosphere: AtmosphereSpec = AtmosphereSpec()
