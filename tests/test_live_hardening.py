@@ -170,3 +170,19 @@ def test_a_header_adding_a_sensor_is_rejected_with_its_plots(lines: list[str], c
     events, result, _ = _live([*lines[:i], header_line([extra]), *ghost, *lines[i:]])
     assert result.rejected == {"unknown_sensor": 4}
     assert _decisions(events) == _decisions(clean[0])
+
+
+def test_every_plot_is_counted_once_accepted_or_rejected(lines: list[str]) -> None:
+    """A plot the reader lets through (within its 2 s of disorder) can still be too late for
+    the tracker when it is reported late (5 s after its measurement, where the tracker's clock
+    has moved on); it counts as rejected by the engine, not also as accepted."""
+    late = []
+    for i in range(40, len(lines), 200):
+        t = max(json.loads(x)["t"] for x in lines[1:i + 1]) - 1.9
+        late += [i, _plot(lines, i, t=t, report_t=t + 5.0)]
+    stream = list(lines)
+    for i, line in reversed(list(zip(late[::2], late[1::2], strict=True))):
+        stream.insert(i + 1, line)
+    _, result, _ = _live(stream)
+    assert result.rejected.get("too_late", 0) > 0
+    assert result.plots_accepted + result.total_rejected == len(stream) - 1

@@ -202,9 +202,12 @@ def run_live(
             events.append(PlotRejected(time_s=now, reason=reason, count=fresh[reason],
                                        detail="rejected by the plot reader"))
         seen_rejects.update(fresh)
+        before = engine.plots_accepted
         events.extend(engine.step(now, _batch(ready)))
         result.steps += 1
-        result.plots_accepted += len(ready)
+        # what the engine took: a plot the reader let through can still be too late for the
+        # tracker (counted in engine.rejected), and must not be counted twice
+        result.plots_accepted += engine.plots_accepted - before
         if math.isnan(result.first_step_s):
             result.first_step_s = now
         result.last_step_s = now

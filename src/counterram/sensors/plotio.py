@@ -218,6 +218,12 @@ def _number(record: dict, key: str, *, required: bool = True) -> float | None:
     return value
 
 
+def _wrap(angle: float) -> float:
+    """An angle in [0, 2π): ``x % 2π`` is 2π itself for a tiny negative x (−1e-313 rad)."""
+    wrapped = angle % (2 * math.pi)
+    return 0.0 if wrapped >= 2 * math.pi else wrapped
+
+
 def _same_sensor(a: SensorInfo, b: SensorInfo) -> bool:
     """Whether two definitions of a sensor agree within the written precision (1 mm, and the
     sigmas' rounding to and from milliradians)."""
@@ -331,6 +337,9 @@ class PlotReader:
         self.add_sensors = add_sensors
         self.rejected: Counter[str] = Counter()
         self.accepted = 0
+        self.headers = 0
+        """Header lines read (accepted); every non-blank line is a plot accepted, a header or
+        a rejection, once the stream has ended."""
         self.line_number = 0
         self.header: dict[str, Any] | None = None
         self._latest_t = -math.inf
@@ -400,6 +409,7 @@ class PlotReader:
         for info in infos:
             self.sensors[info.sensor_id] = info
         self.header = {k: v for k, v in record.items() if k != "sensors"}
+        self.headers += 1
 
     def _parse(self, record: dict) -> Plot:
         t = _number(record, "t")
@@ -440,7 +450,7 @@ class PlotReader:
             t,  # type: ignore[arg-type]
             sid,
             r,  # type: ignore[arg-type]
-            math.radians(az) % (2 * math.pi),  # type: ignore[arg-type]
+            _wrap(math.radians(az)),  # type: ignore[arg-type]
             math.radians(el),  # type: ignore[arg-type]
             math.nan if rv is None else rv,
             snr,  # type: ignore[arg-type]
