@@ -58,6 +58,11 @@ The cadences and budgets keep the per-step cost bounded under a salvo: a full pr
 15 sigma points per track and the classification flies every track back once per candidate
 munition (6). docs/warning.md measures the incremental prediction against full flights;
 docs/performance.md gives the per-stage latencies.
+
+6. **Health** (:class:`~counterram.health.SensorHealthMonitor`): a search radar whose plots
+   have stopped for longer than its recent rate makes plausible is reported ``silent``, its
+   first plot after that ``recovered`` (:class:`~counterram.events.SensorHealth`); the
+   fire-control radars (``cued_sensors``) are not judged.
 """
 
 from __future__ import annotations
@@ -91,6 +96,7 @@ from counterram.events import (
     WarningIssued,
 )
 from counterram.geo import Site
+from counterram.health import SensorHealthMonitor
 from counterram.physics.atmosphere import Atmosphere
 from counterram.physics.catalogue import Catalogue, Munition, load_catalogue
 from counterram.physics.wind import CALM, Wind
@@ -249,6 +255,7 @@ class Engine:
         sensor_revisit_s: dict[int, float] | None = None,
         config: EngineConfig | None = None,
         catalogue: Catalogue | None = None,
+        cued_sensors: Sequence[int] = (),
     ) -> None:
         cfg = config if config is not None else EngineConfig()
         if sensor_revisit_s:
@@ -300,6 +307,10 @@ class Engine:
         self.plots_accepted = 0
         self.last_latency_s: dict[str, float] = {}
         """Wall-clock seconds of each stage of the latest step."""
+        self.health = SensorHealthMonitor(
+            self.sensors, self.config.tracker.sensor_revisit_s, cued_sensors
+        )
+        """Which radars are silent (the ``health`` stage)."""
         self.stages = make_stages(self, tuple(cfg.stages))
         """The step's stages in order (:mod:`counterram.stages`; ``EngineConfig.stages``)."""
         self._latency: dict[str, deque[float]] = {
@@ -331,6 +342,7 @@ class Engine:
             wind=world.wind(),
             sensor_revisit_s=dict(roster.revisit_s),
             config=config,
+            cued_sensors=tuple(roster.cued),
         )
 
     # ------------------------------------------------------------------ public API
