@@ -50,6 +50,11 @@ by registering it and naming it there), each timed under its own name; the defau
    number, which changes little between predictions): fire orders
    (:class:`~counterram.events.EngagementOrdered`, the orders themselves in
    :attr:`Engine.last_orders`) and gun status changes.
+6. **Health** (:class:`~counterram.health.SensorHealthMonitor`): a search radar whose plots
+   have stopped for longer than its background rate and tracks make plausible is reported
+   ``silent``, its first plot after that ``recovered``
+   (:class:`~counterram.events.SensorHealth`); the fire-control radars (``cued_sensors``) are
+   not judged.
 
 :meth:`Engine.cues` gives the confirmed tracks' predicted positions at any time, which the
 simulator hands to the fire-control radars (a fire-control radar looks only where cued).
@@ -58,11 +63,6 @@ The cadences and budgets keep the per-step cost bounded under a salvo: a full pr
 15 sigma points per track and the classification flies every track back once per candidate
 munition (6). docs/warning.md measures the incremental prediction against full flights;
 docs/performance.md gives the per-stage latencies.
-
-6. **Health** (:class:`~counterram.health.SensorHealthMonitor`): a search radar whose plots
-   have stopped for longer than its recent rate makes plausible is reported ``silent``, its
-   first plot after that ``recovered`` (:class:`~counterram.events.SensorHealth`); the
-   fire-control radars (``cued_sensors``) are not judged.
 """
 
 from __future__ import annotations

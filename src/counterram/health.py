@@ -3,17 +3,19 @@
 Why it exists: a radar that stops reporting (a power cut, a broken link, a jammed receiver) is
 not an error of any one plot, so no rejection counts it; yet the operator must know that a
 sector is now seen by one radar only. The plot stream carries no heartbeat, so silence is
-judged against each radar's own recent plot rate: a search radar that delivered λ plots per
-second over the last tens of seconds and has delivered none for ``g`` seconds is silent once
-``λ·g`` — the plots it would have delivered — reaches :attr:`HealthConfig.evidence` (7: a
-healthy radar stays that silent by chance with probability e⁻⁷ ≈ 0.1 %, Poisson) and ``g`` is
-at least ``min_revisits`` revisits. Mid-raid, with a few rounds in view (λ of a few plots per
-revisit), that is two or three revisits; on a quiet sky with a false alarm every other scan,
-a dozen. Its first plot after that is its recovery. Fire-control radars look only where cued,
+judged by what the radar would have delivered in it: its background rate — the lowest plot
+rate of the ``bin_s`` bins of the last ``history_s`` (clutter and false alarms, what it
+delivers when nothing flies; not its raid-time rate, which falls legitimately when the rounds
+land) — times the silence, plus ``pd`` plots per revisit for each confirmed track it was
+updating. Once that expectation reaches :attr:`HealthConfig.evidence` (7: a healthy radar is
+that quiet by chance with probability e⁻⁷ ≈ 0.1 %, Poisson) and at least ``min_revisits``
+revisits have passed, the radar is silent; its first plot after that is its recovery. Mid-raid,
+a radar with a few rounds in hand is called silent within about three revisits; on a quiet sky
+with a false alarm every other scan, after a dozen. Fire-control radars look only where cued,
 so their silence means nothing and they are not judged.
 
 The monitor is the engine's ``health`` stage (:mod:`counterram.stages`); its events are
-:class:`~counterram.events.SensorHealth`.
+:class:`~counterram.events.SensorHealth`. docs/hardening.md gives the measured delays.
 """
 
 from __future__ import annotations

@@ -95,7 +95,7 @@ def campaign(
     if out.exists() and not out.is_dir():
         _bad_input(f"--out: {str(out)!r} exists and is not a folder")
     try:
-        sc = load_scenario(scenario)
+        sc = load_scenario(scenario, runnable=True)
     except ScenarioError as exc:
         _fail(exc.problems)
     try:

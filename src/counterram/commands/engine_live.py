@@ -65,7 +65,7 @@ def engine_live(
         _error(problem)
     out = Path(out_text)
     try:
-        sc = load_scenario(scenario)
+        sc = load_scenario(scenario, runnable=True)
     except ScenarioError as exc:
         _fail(exc.problems)
     try:

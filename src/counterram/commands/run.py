@@ -80,7 +80,7 @@ def run(
     if seed is not None and seed < 0:
         _bad_input(f"--seed must be a non-negative integer, got {seed}")
     try:
-        sc = load_scenario(scenario)
+        sc = load_scenario(scenario, runnable=True)
     except ScenarioError as exc:
         _fail(exc.problems)
     problem = out_folder_problem(out_text, force=force)

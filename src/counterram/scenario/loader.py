@@ -73,33 +73,46 @@ _Loader.add_implicit_resolver(
 # --------------------------------------------------------------------------------------------
 # Public API
 # --------------------------------------------------------------------------------------------
-def load_scenario(name_or_path: str | Path | None = None, *, catalogue: Any = None) -> Scenario:
+def load_scenario(
+    name_or_path: str | Path | None = None, *, catalogue: Any = None, runnable: bool = False
+) -> Scenario:
     """Load a built-in scenario by name or a scenario file by path (default: the built-in
-    ``baghdad-embassy``). Raises :class:`ScenarioError` listing every problem."""
+    ``baghdad-embassy``). Raises :class:`ScenarioError` listing every problem. ``runnable``
+    also requires what a run needs (a sensor and a threat; a truth-only study needs neither
+    sensors nor guns)."""
     text, source = _read(DEFAULT_SCENARIO if name_or_path is None else name_or_path)
-    return load_text(text, source, catalogue=catalogue)
+    return load_text(text, source, catalogue=catalogue, runnable=runnable)
 
 
-def load_text(text: str, source: str = "<string>", *, catalogue: Any = None) -> Scenario:
-    """Load a scenario from YAML text; ``source`` names it in error messages."""
-    scenario, problems = _check(text, source, catalogue)
+def load_text(
+    text: str, source: str = "<string>", *, catalogue: Any = None, runnable: bool = False
+) -> Scenario:
+    """Load a scenario from YAML text; ``source`` names it in error messages (``runnable``:
+    :func:`load_scenario`)."""
+    scenario, problems = _check(text, source, catalogue, runnable)
     if problems or scenario is None:
         raise ScenarioError(problems)
     return scenario
 
 
-def validate_file(path: str | Path, *, catalogue: Any = None) -> list[Problem]:
-    """Every problem of a scenario file (or built-in name); an empty list means it is valid."""
+def validate_file(
+    path: str | Path, *, catalogue: Any = None, runnable: bool = True
+) -> list[Problem]:
+    """Every problem of a scenario file (or built-in name); an empty list means it is valid,
+    and, with ``runnable`` (the default: what ``validate`` answers), that it can be run."""
     try:
         text, source = _read(path)
     except ScenarioError as exc:
         return list(exc.problems)
-    return validate_text(text, source, catalogue=catalogue)
+    return validate_text(text, source, catalogue=catalogue, runnable=runnable)
 
 
-def validate_text(text: str, source: str = "<string>", *, catalogue: Any = None) -> list[Problem]:
-    """Every problem of scenario YAML ``text``; an empty list means it is valid."""
-    return _check(text, source, catalogue)[1]
+def validate_text(
+    text: str, source: str = "<string>", *, catalogue: Any = None, runnable: bool = True
+) -> list[Problem]:
+    """Every problem of scenario YAML ``text``; an empty list means it is valid (and, with
+    ``runnable``, can be run)."""
+    return _check(text, source, catalogue, runnable)[1]
 
 
 # --------------------------------------------------------------------------------------------
@@ -256,7 +269,9 @@ def _duplicate_keys(root: YamlNode, source: str) -> list[Problem]:
     return problems
 
 
-def _check(text: str, source: str, catalogue: Any) -> tuple[Scenario | None, list[Problem]]:
+def _check(
+    text: str, source: str, catalogue: Any, runnable: bool = False
+) -> tuple[Scenario | None, list[Problem]]:
     root, data, problems = _parse(text, source)
     if root is None:
         return None, problems
@@ -272,7 +287,7 @@ def _check(text: str, source: str, catalogue: Any) -> tuple[Scenario | None, lis
         what = " ".join(str(exc).split())[:200]
         return None, _sorted([*problems, Problem(source, None, "", f"unreadable value: {what}")])
     try:
-        issues = check_scenario(scenario, catalogue)
+        issues = check_scenario(scenario, catalogue, runnable=runnable)
     except ValueError as exc:  # the munition catalogue itself is unreadable
         problems.append(Problem(source, None, "threats", f"cannot check munitions: {exc}"))
         return scenario, problems
