@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -183,3 +184,25 @@ def test_plots_command_writes_a_readable_file(tmp_path: Path) -> None:
     assert np.all(back.sensor_id == 1)  # the fire-control radar is never cued here
     bad = CliRunner().invoke(app, ["plots", "no-such-scenario", "--out", str(out)])
     assert bad.exit_code == 2 and "Traceback" not in bad.output
+
+
+def test_a_live_feed_cannot_run_ahead_of_the_wall_clock() -> None:
+    """With a wall clock, plots an hour ahead after five seconds of real time are rejected at
+    once (even three that agree); the same hour of real time later they are a genuine gap."""
+    wall = {"now": 0.0}
+    lines = [header_line(SENSORS)] + [_line(t=10.0 + i) for i in range(5)]
+
+    def feed(later: float) -> Iterator[str]:  # lines as they arrive, the wall clock moving
+        for i, x in enumerate(lines):
+            wall["now"] = float(i)
+            yield x
+        for i in range(3):
+            wall["now"] = 5.0 + later + i
+            yield _line(t=3614.0 + i)
+
+    early = PlotReader(feed(0.0), wall_clock=lambda: wall["now"])
+    assert [p.time_s for p in early][-1] == 14.0
+    assert early.rejected == {"time_jump": 3}
+    late = PlotReader(feed(3600.0), wall_clock=lambda: wall["now"])
+    assert [p.time_s for p in late][-3:] == [3614.0, 3615.0, 3616.0]
+    assert late.total_rejected == 0

@@ -123,6 +123,7 @@ class RunDriver:
         drain_s: float = 60.0,
         time_tolerance_s: float = 2.0,
         max_jump_s: float = 60.0,
+        wall_clock: Callable[[], float] | None = None,
         scenario: Any | None = None,
         keep_events: bool = False,
     ) -> RunRecord:
@@ -147,7 +148,8 @@ class RunDriver:
                 s.open(start)
                 opened.append(s)
             record.live = run_live(engine, lines, emit, step_s=step_s, drain_s=drain_s,
-                                   time_tolerance_s=time_tolerance_s, max_jump_s=max_jump_s)
+                                   time_tolerance_s=time_tolerance_s, max_jump_s=max_jump_s,
+                                   wall_clock=wall_clock)
             record.plots_received = record.live.plots_accepted
         finally:
             for s in opened:
@@ -181,12 +183,14 @@ def run_live(
     drain_s: float = 60.0,
     time_tolerance_s: float = 2.0,
     max_jump_s: float = 60.0,
+    wall_clock: Callable[[], float] | None = None,
 ) -> LiveResult:
     """Step ``engine`` on a stream of plot lines (module docstring); ``on_events(now, events)``
     after every step. ``step_s`` overrides the header's and the engine's step; ``max_jump_s``
-    is the plot reader's (:class:`~counterram.sensors.plotio.PlotReader`)."""
+    and ``wall_clock`` are the plot reader's (:class:`~counterram.sensors.plotio.PlotReader`:
+    with a wall clock, a live feed cannot run ahead of real time)."""
     reader = PlotReader(lines, engine.sensors, time_tolerance_s=time_tolerance_s,
-                        max_jump_s=max_jump_s, add_sensors=False)
+                        max_jump_s=max_jump_s, add_sensors=False, wall_clock=wall_clock)
     result = LiveResult()
     buffer: list[Plot] = []
     seen_rejects: Counter[str] = Counter()

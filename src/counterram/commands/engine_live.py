@@ -12,6 +12,7 @@ engagement decisions. A malformed line is rejected, counted, logged and reported
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -58,6 +59,11 @@ def engine_live(
         bool, typer.Option("--force", help="Write into --out even if it already holds files "
                            "(a previous events.jsonl is replaced).")
     ] = False,
+    realtime: Annotated[
+        bool, typer.Option("--realtime", help="The plots' times run with the wall clock (a "
+                           "live feed): a plot more than 60 s ahead of it is rejected as "
+                           "time_jump.")
+    ] = False,
 ) -> None:
     """Run the engine on a live plot stream and write its events (flushed every step)."""
     problem = out_folder_problem(out_text, force=force)
@@ -78,7 +84,8 @@ def engine_live(
         _error(f"--sink: {exc}")
     engine = Engine.from_scenario(sc)
     try:
-        record = RunDriver(sinks, out).live(engine, source, scenario=sc)
+        record = RunDriver(sinks, out).live(
+            engine, source, scenario=sc, wall_clock=time.monotonic if realtime else None)
     except OSError as exc:
         _error(f"cannot run: {exc.strerror or exc}")
     result = record.live

@@ -26,7 +26,7 @@ import json
 import logging
 import math
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -310,7 +310,10 @@ class PlotReader:
     the end of the stream, is rejected as ``time_jump``. The first plots of a stream are held
     the same way until ``confirm_jump`` of them agree, so a stray first time does not set the
     clock (a stream of fewer plots than that is accepted as it is). An exact repeat of a plot
-    (every field equal) within ``time_tolerance_s`` is rejected as ``duplicate``.
+    (every field equal) within ``time_tolerance_s`` is rejected as ``duplicate``. With a
+    ``wall_clock`` (a live feed whose plot times run with real time, e.g. ``time.monotonic``),
+    a plot more than ``max_jump_s`` further ahead of the latest plot than the wall clock has
+    moved since is rejected as ``time_jump`` at once.
 
     Nothing raises on bad data: :attr:`rejected` counts rejections by reason
     (:data:`REJECT_REASONS`), :attr:`accepted` counts plots, and each rejection is logged (the
@@ -326,6 +329,7 @@ class PlotReader:
         max_jump_s: float = 60.0,
         confirm_jump: int = 3,
         add_sensors: bool = True,
+        wall_clock: Callable[[], float] | None = None,
     ) -> None:
         if not (math.isfinite(max_jump_s) and max_jump_s > 0) or confirm_jump < 1:
             raise ValueError("PlotReader: max_jump_s must be > 0 and confirm_jump ≥ 1")
@@ -335,6 +339,8 @@ class PlotReader:
         self.max_jump_s = max_jump_s
         self.confirm_jump = confirm_jump
         self.add_sensors = add_sensors
+        self.wall_clock = wall_clock
+        self._wall_at_latest = math.nan
         self.rejected: Counter[str] = Counter()
         self.accepted = 0
         self.headers = 0
@@ -483,6 +489,8 @@ class PlotReader:
 
     # ---- the clock ----------------------------------------------------------------------
     def _accept(self, plot: Plot) -> Plot:
+        if plot.time_s >= self._latest_t and self.wall_clock is not None:
+            self._wall_at_latest = self.wall_clock()
         self._latest_t = max(self._latest_t, plot.time_s)
         self.accepted += 1
         self._remember(plot)
@@ -503,6 +511,12 @@ class PlotReader:
                     keep.append(h)
             self._held = keep
         started = self._latest_t > -math.inf
+        if started and self.wall_clock is not None:
+            # a live feed cannot run ahead of the wall clock by more than max_jump_s
+            ahead = plot.time_s - self._latest_t - (self.wall_clock() - self._wall_at_latest)
+            if ahead > self.max_jump_s:
+                raise _Rejected("time_jump", f"t {plot.time_s} is {ahead:.1f} s ahead of the "
+                                             "wall clock since the latest plot")
         if started and plot.time_s <= self._latest_t + self.max_jump_s:
             out.append(self._accept(plot))
             return out
