@@ -19,7 +19,7 @@ from counterram.driver import run_live
 from counterram.engine import Engine
 from counterram.events import Event
 from counterram.scenario import dump_scenario
-from counterram.sim import SimulationResult, simulate
+from counterram.sim import SimulationResult
 from counterram.sources import SourceError
 from counterram.sources.streams import parse_udp_url, udp_lines
 
@@ -30,8 +30,8 @@ def small_scenario():
 
 
 @pytest.fixture(scope="module")
-def run() -> SimulationResult:
-    return simulate(small_scenario(), seed=1)
+def run(small_run: SimulationResult) -> SimulationResult:
+    return small_run
 
 
 def _lines(res: SimulationResult) -> list[str]:

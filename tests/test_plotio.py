@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -84,7 +85,8 @@ def _line(**changes: object) -> str:
 
 
 BAD_LINES = {
-    "not_json": ["{not json", "{\"t\": 1,", "NaN NaN"],
+    "not_json": ["{not json", "{\"t\": 1,", "NaN NaN", '{"t": ' + "9" * 5000 + "}",
+                 "[" * 100_000, '{"t": ' + "1" * 70_000 + "}"],
     "not_an_object": ["[1, 2, 3]", "42", "\"text\"", "null"],
     "missing_field": [_line(t=...), _line(sensor=...), _line(range_m=...), _line(snr_db=...),
                       _line(azimuth_deg=None)],
@@ -96,9 +98,15 @@ BAD_LINES = {
                    _line(range_m=float("inf")), _line(snr_db=float("-inf")),
                    _line(radial_velocity_mps=float("nan"))],
     "out_of_range": [_line(range_m=-5.0), _line(range_m=0), _line(elevation_deg=91.0),
-                     _line(report_t=9.0)],
+                     _line(report_t=9.0), _line(t=10**400),
+                     _line(t=1e11), _line(range_m=2e6), _line(report_t=100.0),
+                     _line(radial_velocity_mps=2e4), _line(truth_round_id=2**70)],
     "unknown_sensor": [_line(sensor="lcmr-9"), _line(sensor=7)],
     "time_backwards": [_line(t=7.5)],  # 2.5 s before the latest accepted t = 10 (tolerance 2 s)
+    "time_jump": [_line(t=1e9)],  # far ahead, and no later plot confirms it
+    "duplicate": [_line(t=10.0)],  # the first good line again
+    "sensor_redefined": [header_line([SENSORS[0], SensorInfo(2, "wlr-1", (70_000.0, 0.0, 5.0),
+                                                             10.0, 2.5e-3, 2.5e-3, 2.0)])],
     "bad_header": ['{"format": "other-format", "sensors": []}',
                    '{"format": "counterram-plots", "version": 2, "sensors": []}',
                    '{"format": "counterram-plots", "version": 1, "sensors": [{"name": "x"}]}',
@@ -107,7 +115,29 @@ BAD_LINES = {
 
 
 def test_reject_reasons_are_the_documented_ones() -> None:
-    assert set(BAD_LINES) == set(REJECT_REASONS)
+    # ``malformed`` is the reader's last resort: no known line reaches it (tested below)
+    assert set(BAD_LINES) | {"malformed"} == set(REJECT_REASONS)
+    doc = (Path(__file__).parents[1] / "docs" / "plots.md").read_text(encoding="utf-8")
+    for reason in REJECT_REASONS:
+        assert f"| `{reason}` |" in doc, reason
+
+
+def test_an_unexpected_failure_on_a_line_rejects_that_line_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = {"n": 0}
+    real = PlotReader._parse
+
+    def flaky(self: PlotReader, record: dict) -> object:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise MemoryError("no room")
+        return real(self, record)
+
+    monkeypatch.setattr(PlotReader, "_parse", flaky)
+    reader = PlotReader([header_line(SENSORS), _line(t=10.0), _line(t=10.1), _line(t=10.2)])
+    assert [p.time_s for p in reader] == [10.0, 10.2]
+    assert reader.rejected == {"malformed": 1}
 
 
 @pytest.mark.parametrize("reason", sorted(BAD_LINES))
@@ -154,3 +184,25 @@ def test_plots_command_writes_a_readable_file(tmp_path: Path) -> None:
     assert np.all(back.sensor_id == 1)  # the fire-control radar is never cued here
     bad = CliRunner().invoke(app, ["plots", "no-such-scenario", "--out", str(out)])
     assert bad.exit_code == 2 and "Traceback" not in bad.output
+
+
+def test_a_live_feed_cannot_run_ahead_of_the_wall_clock() -> None:
+    """With a wall clock, plots an hour ahead after five seconds of real time are rejected at
+    once (even three that agree); the same hour of real time later they are a genuine gap."""
+    wall = {"now": 0.0}
+    lines = [header_line(SENSORS)] + [_line(t=10.0 + i) for i in range(5)]
+
+    def feed(later: float) -> Iterator[str]:  # lines as they arrive, the wall clock moving
+        for i, x in enumerate(lines):
+            wall["now"] = float(i)
+            yield x
+        for i in range(3):
+            wall["now"] = 5.0 + later + i
+            yield _line(t=3614.0 + i)
+
+    early = PlotReader(feed(0.0), wall_clock=lambda: wall["now"])
+    assert [p.time_s for p in early][-1] == 14.0
+    assert early.rejected == {"time_jump": 3}
+    late = PlotReader(feed(3600.0), wall_clock=lambda: wall["now"])
+    assert [p.time_s for p in late][-3:] == [3614.0, 3615.0, 3616.0]
+    assert late.total_rejected == 0

@@ -12,9 +12,16 @@ simulated run's ``plots.jsonl`` does; else the engine's step, with the grid star
 first plot): a step runs once a plot measured after it arrives (so every plot reported by then
 has been read, in a stream ordered by measurement time) and receives the plots reported by its
 time. At the end of the stream the engine steps on until the buffered plots are used and no
-zone is warned any more (at most ``drain_s`` of stream time). A malformed line is rejected by
-the reader, counted, and reported as a :class:`~counterram.events.PlotRejected` event at the
-next step; the engine goes on.
+zone is warned any more (at most ``drain_s`` of stream time). A gap in the stream is stepped
+through for ``drain_s`` and, once the engine is idle (no track, no warning, no burst pending;
+at most ten times ``drain_s``), jumped: the next step is the one of the next plot, so a
+stream that resumes an hour later costs a minute or two of steps, not 7,200, and the events
+are those of stepping through (an idle engine's empty step has none). The engine's clock
+cannot be dragged: the reader rejects a plot far ahead of the stream's clock unless later
+plots confirm the gap (``time_jump``, :class:`~counterram.sensors.plotio.PlotReader`), and a
+header's ``step_s`` outside 1 ms–10 s or a ``start_s`` after the first plot is ignored. A
+malformed line is rejected by the reader, counted, and reported as a
+:class:`~counterram.events.PlotRejected` event at the next step; the engine goes on.
 """
 
 from __future__ import annotations
@@ -115,6 +122,8 @@ class RunDriver:
         step_s: float | None = None,
         drain_s: float = 60.0,
         time_tolerance_s: float = 2.0,
+        max_jump_s: float = 60.0,
+        wall_clock: Callable[[], float] | None = None,
         scenario: Any | None = None,
         keep_events: bool = False,
     ) -> RunRecord:
@@ -139,7 +148,8 @@ class RunDriver:
                 s.open(start)
                 opened.append(s)
             record.live = run_live(engine, lines, emit, step_s=step_s, drain_s=drain_s,
-                                   time_tolerance_s=time_tolerance_s)
+                                   time_tolerance_s=time_tolerance_s, max_jump_s=max_jump_s,
+                                   wall_clock=wall_clock)
             record.plots_received = record.live.plots_accepted
         finally:
             for s in opened:
@@ -172,10 +182,15 @@ def run_live(
     step_s: float | None = None,
     drain_s: float = 60.0,
     time_tolerance_s: float = 2.0,
+    max_jump_s: float = 60.0,
+    wall_clock: Callable[[], float] | None = None,
 ) -> LiveResult:
     """Step ``engine`` on a stream of plot lines (module docstring); ``on_events(now, events)``
-    after every step. ``step_s`` overrides the header's and the engine's step."""
-    reader = PlotReader(lines, engine.sensors, time_tolerance_s=time_tolerance_s)
+    after every step. ``step_s`` overrides the header's and the engine's step; ``max_jump_s``
+    and ``wall_clock`` are the plot reader's (:class:`~counterram.sensors.plotio.PlotReader`:
+    with a wall clock, a live feed cannot run ahead of real time)."""
+    reader = PlotReader(lines, engine.sensors, time_tolerance_s=time_tolerance_s,
+                        max_jump_s=max_jump_s, add_sensors=False, wall_clock=wall_clock)
     result = LiveResult()
     buffer: list[Plot] = []
     seen_rejects: Counter[str] = Counter()
@@ -191,9 +206,12 @@ def run_live(
             events.append(PlotRejected(time_s=now, reason=reason, count=fresh[reason],
                                        detail="rejected by the plot reader"))
         seen_rejects.update(fresh)
+        before = engine.plots_accepted
         events.extend(engine.step(now, _batch(ready)))
         result.steps += 1
-        result.plots_accepted += len(ready)
+        # what the engine took: a plot the reader let through can still be too late for the
+        # tracker (counted in engine.rejected), and must not be counted twice
+        result.plots_accepted += engine.plots_accepted - before
         if math.isnan(result.first_step_s):
             result.first_step_s = now
         result.last_step_s = now
@@ -207,13 +225,21 @@ def run_live(
     for plot in reader.plots():
         if not grid:
             header = reader.header or {}
-            step = step_s or _positive(header.get("step_s")) or engine.config.step_s
+            step = step_s or _step(header.get("step_s")) or engine.config.step_s
             start = _finite(header.get("start_s"))
-            if start is None:
+            if start is None or start > plot.time_s:
                 start = math.floor(plot.time_s / step) * step
             grid["step"] = step
             k = round(start / step) + 1
+            last_t = start
         while plot.time_s > k * grid["step"]:
+            since = k * grid["step"] - last_t
+            if not buffer and since > drain_s and (_idle(engine) or since > _GAP_LIMIT * drain_s):
+                # a gap in the stream: once the engine has nothing left to do (or after ten
+                # drains at most), the grid jumps to the next plot instead of stepping through
+                k = math.ceil(plot.time_s / grid["step"])
+                result.gaps_jumped += 1
+                break
             flush(k)
             k += 1
         buffer.append(plot)
@@ -234,6 +260,21 @@ def _positive(value: object) -> float | None:
             and value > 0:
         return float(value)
     return None
+
+
+_GAP_LIMIT = 10  # a gap is stepped through for at most this many drains
+
+
+def _idle(engine: Engine) -> bool:
+    """Nothing for the engine to do without plots: no track at all (not even a tentative one),
+    no warned zone, no burst awaiting assessment; an empty step then gives no event."""
+    return engine.quiet and len(engine.tracker.tracks) == 0
+
+
+def _step(value: object) -> float | None:
+    """A header's ``step_s`` when it is a usable engine step (1 ms to 10 s)."""
+    step = _positive(value)
+    return step if step is not None and 1e-3 <= step <= 10.0 else None
 
 
 def _finite(value: object) -> float | None:

@@ -50,6 +50,11 @@ by registering it and naming it there), each timed under its own name; the defau
    number, which changes little between predictions): fire orders
    (:class:`~counterram.events.EngagementOrdered`, the orders themselves in
    :attr:`Engine.last_orders`) and gun status changes.
+6. **Health** (:class:`~counterram.health.SensorHealthMonitor`): a search radar whose plots
+   have stopped for longer than its background rate and tracks make plausible is reported
+   ``silent``, its first plot after that ``recovered``
+   (:class:`~counterram.events.SensorHealth`); the fire-control radars (``cued_sensors``) are
+   not judged.
 
 :meth:`Engine.cues` gives the confirmed tracks' predicted positions at any time, which the
 simulator hands to the fire-control radars (a fire-control radar looks only where cued).
@@ -91,6 +96,7 @@ from counterram.events import (
     WarningIssued,
 )
 from counterram.geo import Site
+from counterram.health import SensorHealthMonitor
 from counterram.physics.atmosphere import Atmosphere
 from counterram.physics.catalogue import Catalogue, Munition, load_catalogue
 from counterram.physics.wind import CALM, Wind
@@ -227,6 +233,7 @@ class Engine:
         sensor_revisit_s: dict[int, float] | None = None,
         config: EngineConfig | None = None,
         catalogue: Catalogue | None = None,
+        cued_sensors: Sequence[int] = (),
     ) -> None:
         cfg = config if config is not None else EngineConfig()
         if sensor_revisit_s:
@@ -279,6 +286,10 @@ class Engine:
         self.plots_accepted = 0
         self.last_latency_s: dict[str, float] = {}
         """Wall-clock seconds of each stage of the latest step."""
+        self.health = SensorHealthMonitor(
+            self.sensors, self.config.tracker.sensor_revisit_s, cued_sensors
+        )
+        """Which radars are silent (the ``health`` stage)."""
         self.stages = make_stages(self, tuple(cfg.stages))
         """The step's stages in order (:mod:`counterram.stages`; ``EngineConfig.stages``)."""
         self._latency: dict[str, deque[float]] = {
@@ -310,6 +321,7 @@ class Engine:
             wind=world.wind(),
             sensor_revisit_s=dict(roster.revisit_s),
             config=config,
+            cued_sensors=tuple(roster.cued),
         )
 
     # ------------------------------------------------------------------ public API

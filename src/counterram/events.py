@@ -234,6 +234,20 @@ class PlotRejected(Event):
     detail: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class SensorHealth(Event):
+    """A radar gone ``silent`` (no plot for longer than its recent rate makes plausible) or
+    ``recovered`` (its first plot after that); ``silent_s`` is how long it had been quiet
+    (:mod:`counterram.health`)."""
+
+    kind: ClassVar[str] = "sensor_health"
+    sensor_id: int = 0
+    sensor: str = ""
+    status: str = ""
+    silent_s: float = 0.0
+    detail: str = ""
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
@@ -248,6 +262,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         EngagementOutcome,
         GunStatus,
         PlotRejected,
+        SensorHealth,
     )
 }
 """Every event kind and its class."""
@@ -285,6 +300,7 @@ __all__ = [
     "PlotRejected",
     "RoundImpacted",
     "RoundLaunched",
+    "SensorHealth",
     "TrackEvent",
     "WarningIssued",
     "event_from_dict",

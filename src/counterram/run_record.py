@@ -29,6 +29,8 @@ class LiveResult:
     events: Counter[str] = field(default_factory=Counter)
     first_step_s: float = math.nan
     last_step_s: float = math.nan
+    gaps_jumped: int = 0
+    """Gaps in the stream that the step grid jumped over (:func:`counterram.driver.run_live`)."""
 
     @property
     def total_rejected(self) -> int:

@@ -2,8 +2,9 @@
 
 A step takes the plots reported by ``now`` through named stages in order — by default
 ``screen`` (plot checks), ``track`` (the tracker and its confirmations and deletions),
-``predict`` (classification, impact and origin), ``warn`` (zone warnings) and ``engage`` (threat
-evaluation, fire control, track reports) — and each stage's wall-clock time is the engine's
+``predict`` (classification, impact and origin), ``warn`` (zone warnings), ``engage`` (threat
+evaluation, fire control, track reports) and ``health`` (radars gone silent or back,
+:mod:`counterram.health`) — and each stage's wall-clock time is the engine's
 latency figure of that name. The stages share one :class:`StepPicture`: what the step has found
 so far (the accepted plots, the tracker's picture, the deleted and the freshly predicted tracks,
 the fire orders) and the events in log order, which each stage extends.
@@ -26,6 +27,7 @@ from counterram.sensors.plots import PlotBatch
 
 if TYPE_CHECKING:
     from counterram.engagement.fire_control import FireOrder
+    from counterram.health import SensorHealthMonitor
     from counterram.tracking.tracker import Tracker, TrackerOutput
 
 __all__ = [
@@ -38,7 +40,7 @@ __all__ = [
     "stage_names",
 ]
 
-DEFAULT_STAGES = ("screen", "track", "predict", "warn", "engage")
+DEFAULT_STAGES = ("screen", "track", "predict", "warn", "engage", "health")
 """The engine's stages, in order, unless its configuration names others."""
 
 
@@ -72,6 +74,7 @@ class StageHost(Protocol):
     tracker and the methods that turn its components' results into events."""
 
     tracker: Tracker
+    health: SensorHealthMonitor
 
     def screen(self, t: float, plots: PlotBatch, events: list[Event]) -> PlotBatch: ...
 
@@ -169,6 +172,16 @@ class _Engage:
         e.report_states(picture.time_s, picture.tracks, picture.events)
 
 
+@dataclass
+class _Health:
+    engine: StageHost
+    name: str = "health"
+
+    def step(self, picture: StepPicture) -> None:
+        picture.events.extend(
+            self.engine.health.step(picture.time_s, picture.plots, picture.tracks))
+
+
 for _name, _factory in (("screen", _Screen), ("track", _Track), ("predict", _Predict),
-                        ("warn", _Warn), ("engage", _Engage)):
+                        ("warn", _Warn), ("engage", _Engage), ("health", _Health)):
     register_stage(_name, _factory)

@@ -57,9 +57,10 @@ def campaign(
                           "effectors.0.dispersion_mrad=1,2,4; * for every list item, "
                           "e.g. effectors.*.burst_rounds=25,100."),
     ] = None,
-    out: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder for the campaign's files (created).")
-    ] = Path("counterram-campaign"),
+    out_text: Annotated[
+        str, typer.Option("--out", "-o", help="Folder for the campaign's files (created; "
+                          "rerunning into it resumes the campaign).")
+    ] = "counterram-campaign",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
 ) -> None:
     """Monte Carlo campaign: N seeded runs per sweep point, in parallel and resumable; writes
@@ -87,10 +88,14 @@ def campaign(
             import distributed  # noqa: F401
         except ImportError:
             _bad_input("Dask is not installed: pip install 'dask[distributed]'")
+    if not out_text.strip() or "\x00" in out_text:
+        _bad_input("--out: an empty path or one with a NUL byte; name the campaign's folder "
+                   "(rerunning into it resumes the campaign)")
+    out = Path(out_text)
     if out.exists() and not out.is_dir():
         _bad_input(f"--out: {str(out)!r} exists and is not a folder")
     try:
-        sc = load_scenario(scenario)
+        sc = load_scenario(scenario, runnable=True)
     except ScenarioError as exc:
         _fail(exc.problems)
     try:

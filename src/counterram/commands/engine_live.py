@@ -12,6 +12,7 @@ engagement decisions. A malformed line is rejected, counted, logged and reported
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from counterram.commands.out_folder import out_folder_problem
 from counterram.commands.scenario import EXIT_INVALID, _fail
 from counterram.driver import RunDriver
 from counterram.engine import Engine
@@ -38,9 +40,9 @@ def engine_live(
         str, typer.Option("--plots", "-p", help="Plot stream: a JSON Lines file, - for stdin, "
                           "udp://127.0.0.1:PORT, or another registered source.")
     ],
-    out: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder for events.jsonl (created).")
-    ] = Path("counterram-live"),
+    out_text: Annotated[
+        str, typer.Option("--out", "-o", help="Folder for events.jsonl (created).")
+    ] = "counterram-live",
     max_idle_s: Annotated[
         float, typer.Option(help="UDP: stop after this many seconds without a datagram.",
                             min=0.01)
@@ -53,10 +55,23 @@ def engine_live(
                                        "(repeatable; events.jsonl is always written).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No final table.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write into --out even if it already holds files "
+                           "(a previous events.jsonl is replaced).")
+    ] = False,
+    realtime: Annotated[
+        bool, typer.Option("--realtime", help="The plots' times run with the wall clock (a "
+                           "live feed): a plot more than 60 s ahead of it is rejected as "
+                           "time_jump.")
+    ] = False,
 ) -> None:
     """Run the engine on a live plot stream and write its events (flushed every step)."""
+    problem = out_folder_problem(out_text, force=force)
+    if problem:
+        _error(problem)
+    out = Path(out_text)
     try:
-        sc = load_scenario(scenario)
+        sc = load_scenario(scenario, runnable=True)
     except ScenarioError as exc:
         _fail(exc.problems)
     try:
@@ -69,7 +84,8 @@ def engine_live(
         _error(f"--sink: {exc}")
     engine = Engine.from_scenario(sc)
     try:
-        record = RunDriver(sinks, out).live(engine, source, scenario=sc)
+        record = RunDriver(sinks, out).live(
+            engine, source, scenario=sc, wall_clock=time.monotonic if realtime else None)
     except OSError as exc:
         _error(f"cannot run: {exc.strerror or exc}")
     result = record.live

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from counterram.commands.out_folder import out_file_problem
 from counterram.scenario import ScenarioError, load_scenario
 from counterram.sensors.plotio import write_plots
 from counterram.sensors.plots import FALSE_ALARM_ID
@@ -87,6 +88,9 @@ def plots(
 ) -> None:
     """Simulate a scenario's radar plots, write them as JSON Lines and print when each round is
     first detected."""
+    problem = out_file_problem(out)
+    if problem:
+        _fail([problem])
     try:
         sc = load_scenario(scenario)
     except ScenarioError as exc:

@@ -33,7 +33,10 @@ _STYLE = {
 def _n(value: Any, fmt: str = ".0f") -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "?"
-    return format(value, fmt)
+    try:
+        return format(value, fmt)
+    except (TypeError, ValueError, OverflowError):  # not a number (a damaged log)
+        return "?"
 
 
 def _en(v: Any) -> str:
@@ -41,7 +44,20 @@ def _en(v: Any) -> str:
 
 
 def describe(e: Mapping[str, Any]) -> str:
-    """One line saying what an event (as a dict) means."""
+    """One line saying what an event (as a dict) means; an event missing the fields of its
+    kind (a log written by hand, or damaged) is shown as its fields."""
+    try:
+        return _describe(e)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        return _fields(e)
+
+
+def _fields(e: Mapping[str, Any]) -> str:
+    text = str({key: v for key, v in e.items() if key not in ("schema_version", "kind")})
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
+def _describe(e: Mapping[str, Any]) -> str:
     k = e.get("kind")
     if k == "launch":
         return f"round {e['round_id']} ({e['munition']}) launched from {_en(e['launch_enu'])}"
@@ -86,7 +102,7 @@ def describe(e: Mapping[str, Any]) -> str:
         return f"{e['gun']} {e['state']}{why}, {e.get('magazine')} rounds left"
     if k == "plot_rejected":
         return f"{e.get('count')} plots rejected: {e.get('reason')} {e.get('detail', '')}".strip()
-    return str({key: v for key, v in e.items() if key not in ("schema_version", "kind")})
+    return _fields(e)
 
 
 def replay(

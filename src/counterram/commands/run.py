@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from counterram.commands.out_folder import out_folder_problem
 from counterram.commands.scenario import EXIT_INVALID, _fail
 from counterram.driver import RunDriver
 from counterram.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario
@@ -59,9 +60,9 @@ def run(
     seed: Annotated[
         int | None, typer.Option(help="Root seed (default: the scenario's own seed).")
     ] = None,
-    out: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder for the run's files (created).")
-    ] = Path("counterram-run"),
+    out_text: Annotated[
+        str, typer.Option("--out", "-o", help="Folder for the run's files (created).")
+    ] = "counterram-run",
     sink: Annotated[
         list[str] | None, typer.Option("--sink", help="A further registered sink to feed "
                                        "(repeatable).")
@@ -69,17 +70,23 @@ def run(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar and no summary table.")
     ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write into --out even if it already holds files "
+                           "(a previous run's files are replaced).")
+    ] = False,
 ) -> None:
     """Simulate a scenario end to end (radars, engine, guns) and write events, plots, truth,
     summary and report."""
     if seed is not None and seed < 0:
         _bad_input(f"--seed must be a non-negative integer, got {seed}")
     try:
-        sc = load_scenario(scenario)
+        sc = load_scenario(scenario, runnable=True)
     except ScenarioError as exc:
         _fail(exc.problems)
-    if out.exists() and not out.is_dir():
-        _bad_input(f"--out: {str(out)!r} exists and is not a folder")
+    problem = out_folder_problem(out_text, force=force)
+    if problem:
+        _bad_input(problem)
+    out = Path(out_text)
     unknown = [name for name in sink or [] if name not in sink_names()]
     if unknown:
         _bad_input(f"--sink: unknown sink {unknown[0]!r}; known sinks: {', '.join(sink_names())}")

@@ -90,10 +90,10 @@ def validate(
     file: Annotated[Path, typer.Argument(help="Scenario file (or built-in name) to check.")],
 ) -> None:
     """Check a scenario file and print every problem (exit 0 when valid, 2 when not)."""
-    problems = validate_file(file)
+    problems = validate_file(file, runnable=True)
     if problems:
         _fail(problems)
-    scenario = load_scenario(file)
+    scenario = load_scenario(file, runnable=True)
     typer.echo(f"{file}: valid ({scenario.name}: {scenario.total_rounds} rounds, "
                f"{len(scenario.sensors)} sensors, {len(scenario.effectors)} effectors)")
 

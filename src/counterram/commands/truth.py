@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from counterram.commands.out_folder import out_file_problem
 from counterram.commands.scenario import EXIT_INVALID, _fail
 from counterram.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario
 from counterram.world import Truth, build_truth, write_truth
@@ -79,6 +80,9 @@ def truth(
     ] = False,
 ) -> None:
     """Fly every round of a scenario and write the truth: launches, trajectories, impacts."""
+    problem = out_file_problem(out)
+    if problem:
+        _bad_input(problem)
     if out.suffix.lower() not in _EXTENSIONS:
         _bad_input(f"--out: unknown file type {out.suffix or '(none)'!r} for {str(out)!r} "
                    f"(allowed {', '.join(_EXTENSIONS)})")

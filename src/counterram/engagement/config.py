@@ -55,7 +55,8 @@ class _Strict(BaseModel):
     # The scenario models' settings (scenario.geometry.StrictModel), with defaults validated so
     # that the order checks (min < max) also see default values.
     model_config = ConfigDict(
-        extra="forbid", frozen=True, allow_inf_nan=False, validate_default=True
+        extra="forbid", frozen=True, allow_inf_nan=False, validate_default=True,
+        str_max_length=200,
     )
 
 
@@ -128,7 +129,7 @@ class GunConfig(_Strict):
         description="Muzzle velocity, m/s (null: the ammunition's catalogue value, 1,100 m/s)",
     )
     # -- fire ---------------------------------------------------------------------------------
-    magazine: int = Field(default=1550, gt=0, description="Rounds loaded")
+    magazine: int = Field(default=1550, gt=0, le=100_000, description="Rounds loaded")
     rate_of_fire_rps: float = Field(default=75.0, gt=0.0, le=200.0, description="Rounds per second")
     burst_rounds: int = Field(default=50, ge=1, le=2000, description="Rounds per burst")
     dispersion_mrad: float = Field(

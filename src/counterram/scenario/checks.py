@@ -20,11 +20,12 @@ from pydantic import BaseModel
 from shapely.geometry import Point
 
 from counterram.geo import Site
-from counterram.scenario.geometry import EnuPoint, GeoPoint
+from counterram.scenario.geometry import Circle, EnuPoint, GeoPoint
 from counterram.scenario.resolved import area_to_site, point_to_site
 from counterram.scenario.schema import Scenario, ThreatSpec
 
 __all__ = [
+    "MAX_HEIGHT_M",
     "MAX_OFFSET_M",
     "MAX_RANGE_MARGIN",
     "MIN_RANGE_MARGIN",
@@ -36,6 +37,10 @@ __all__ = [
 #: tangent plane, whose height error (d²/2R) reaches 280 m at 60 km, and no C-RAM sensor or
 #: threat in the catalogue reaches much farther than the 20 km of a 122 mm rocket.
 MAX_OFFSET_M = 60_000.0
+#: Heights must lie between the ground (the site frame's flat ground at z = 0: a radar 500 m
+#: underground sees nothing) and 20 km above it (higher than any C-RAM threat's apex).
+MAX_HEIGHT_M = 20_000.0
+_BELOW_GROUND_M = 1e-3  # rounding of altitudes converted to heights
 #: Catalogue ranges hold for standard conditions; wind and temperature move them by a few per
 #: cent, so aim distances up to 5 % beyond the maximum (or below the minimum) are accepted.
 MAX_RANGE_MARGIN = 1.05
@@ -55,10 +60,13 @@ class Issue:
     has_value: bool = True
 
 
-def check_scenario(scenario: Scenario, catalogue: Any | None = None) -> list[Issue]:
+def check_scenario(
+    scenario: Scenario, catalogue: Any | None = None, *, runnable: bool = False
+) -> list[Issue]:
     """Every cross-field problem of a schema-valid scenario (empty when it is consistent).
 
-    ``catalogue`` defaults to the packaged munition catalogue.
+    ``catalogue`` defaults to the packaged munition catalogue. ``runnable`` adds what a run
+    needs and a truth-only study does not: at least one sensor and one threat.
     """
     if catalogue is None:
         from counterram.physics.catalogue import load_catalogue
@@ -67,6 +75,8 @@ def check_scenario(scenario: Scenario, catalogue: Any | None = None) -> list[Iss
     o = scenario.origin
     site = Site(o.latitude_deg, o.longitude_deg, o.altitude_m)
     issues: list[Issue] = []
+    if runnable:
+        issues += _check_present(scenario)
     issues += _check_names(scenario)
     issues += _check_references(scenario)
     issues += _check_times(scenario)
@@ -77,6 +87,17 @@ def check_scenario(scenario: Scenario, catalogue: Any | None = None) -> list[Iss
     for index, threat in enumerate(scenario.threats):
         issues += _check_threat(threat, index, site, catalogue, bad_places)
     return issues
+
+
+def _check_present(scenario: Scenario) -> Iterator[Issue]:
+    """What every run needs: a radar for the engine to track with and a threat to fire (a
+    scenario without either validates and then cannot run)."""
+    if not scenario.sensors:
+        yield Issue(("sensors",), "no sensors: the engine needs at least one radar", None,
+                    "a list of one or more radars (type lcmr, wlr or fcr)", has_value=False)
+    if not scenario.threats:
+        yield Issue(("threats",), "no threats: nothing would be fired", None,
+                    "a list of one or more firing units", has_value=False)
 
 
 def _check_names(scenario: Scenario) -> Iterator[Issue]:
@@ -160,10 +181,22 @@ def _polygons(obj: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[tuple, Any
             yield from _polygons(item, (*loc, i))
 
 
+def _circles(obj: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[tuple, Circle]]:
+    """Every circle in a model tree, with its field path."""
+    if isinstance(obj, Circle):
+        yield loc, obj
+    elif isinstance(obj, BaseModel):
+        for name in type(obj).model_fields:
+            yield from _circles(getattr(obj, name), (*loc, name))
+    elif isinstance(obj, tuple):
+        for i, item in enumerate(obj):
+            yield from _circles(item, (*loc, i))
+
+
 def _check_geometry(scenario: Scenario, site: Site) -> list[Issue]:
     issues: list[Issue] = []
     for loc, point in _positions(scenario, ()):
-        e, n, _ = point_to_site(site, point)
+        e, n, z = point_to_site(site, point)
         offset = float(np.hypot(e, n))
         if offset > MAX_OFFSET_M:
             issues.append(Issue(
@@ -171,10 +204,31 @@ def _check_geometry(scenario: Scenario, site: Site) -> list[Issue]:
                 point.model_dump(exclude_none=True),
                 f"within {_num(MAX_OFFSET_M / 1000)} km of the origin",
             ))
+        if not -_BELOW_GROUND_M <= z <= MAX_HEIGHT_M:
+            where = f"{_num(-z, 1)} m below the ground" if z < 0 else f"{_num(z)} m up"
+            issues.append(Issue(
+                loc, where, point.model_dump(exclude_none=True),
+                f"heights from 0 (the ground, the origin's altitude) to {_num(MAX_HEIGHT_M)} m",
+            ))
+    for loc, circle in _circles(scenario, ()):
+        e, n, _ = point_to_site(site, circle.center)
+        reach = float(np.hypot(e, n)) + circle.radius_m
+        if reach > MAX_OFFSET_M and float(np.hypot(e, n)) <= MAX_OFFSET_M:
+            issues.append(Issue(
+                (*loc, "radius_m"), f"the circle reaches {_num(reach / 1000, 1)} km from the "
+                "origin", circle.radius_m,
+                f"centre distance + radius within {_num(MAX_OFFSET_M / 1000)} km of the origin",
+            ))
     for loc, owner in _polygons(scenario, ()):
         ring = area_to_site(site, owner).vertices_m
         distinct = np.unique(np.round(ring, 3), axis=0)
         poly_loc = (*loc, "polygon")
+        first, last = (point_to_site(site, owner.polygon[i])[:2] for i in (0, -1))
+        if len(owner.polygon) > 3 and np.allclose(first, last, atol=1e-3):
+            issues.append(Issue(poly_loc, "the ring repeats its first point at the end", None,
+                                "the points in order around the area, the first one once "
+                                "(the ring closes itself)", has_value=False))
+            continue
         if len(distinct) < 3:
             issues.append(Issue(poly_loc, f"only {len(distinct)} distinct points", None,
                                 "a ring of 3 or more distinct points", has_value=False))

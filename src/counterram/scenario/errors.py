@@ -20,10 +20,15 @@ _MISSING = object()
 
 def format_value(value: Any, limit: int = 60) -> str:
     """A short, one-line rendering of an offending value (JSON-like, truncated)."""
+    if isinstance(value, str) and len(value) > 4 * limit:
+        value = value[: 4 * limit]  # a megabyte of text is not rendered to show 60 characters
     try:
         text = json.dumps(value, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
-        text = repr(value)
+    except (TypeError, ValueError, RecursionError):
+        try:
+            text = repr(value)
+        except (ValueError, RecursionError):  # e.g. an integer of more than 4,300 digits
+            text = f"<{type(value).__name__} too large to show>"
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_val
 from pydantic_core import PydanticCustomError
 
 __all__ = [
+    "MAX_NAME_CHARS",
     "POSITION_FORMS",
     "Area",
     "Circle",
@@ -26,10 +27,17 @@ __all__ = [
 ]
 
 
-class StrictModel(BaseModel):
-    """Base of every scenario model: immutable, unknown keys rejected, finite numbers only."""
+MAX_NAME_CHARS = 200
+"""Longest text field of a scenario other than its description (names, munitions, charges):
+a name is echoed in every message about its item, so a megabyte of it is refused."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+class StrictModel(BaseModel):
+    """Base of every scenario model: immutable, unknown keys rejected, finite numbers only,
+    text fields at most :data:`MAX_NAME_CHARS` long."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False,
+                              str_max_length=MAX_NAME_CHARS)
 
 
 class GeoPoint(StrictModel):

@@ -5,11 +5,21 @@ PyYAML's node tree says *where* each field is written. This module joins the two
 YAML once into nodes (keeping their line marks), builds the data from those nodes, validates the
 data against :class:`~counterram.scenario.schema.Scenario`, runs the cross-field checks of
 :mod:`counterram.scenario.checks`, and maps every finding back to a line of the file.
+
+A scenario file is untrusted input, so the loader bounds what it will do before it builds
+anything: files of at most :data:`MAX_FILE_BYTES`, nesting of at most :data:`MAX_DEPTH` levels,
+and at most :data:`MAX_NODES` values once aliases are expanded (a "billion laughs" alias bomb
+is a few lines that expand to 10⁹ values); a recursive alias, a NUL byte or an integer too long
+to read is a problem of the file like any other, never a traceback. Validation is strict
+(the document is validated as JSON): ``"300"`` is not a number and ``true`` is not 1 s.
 """
 
 from __future__ import annotations
 
+import datetime
 import difflib
+import json
+import re
 import types
 import typing
 from pathlib import Path
@@ -26,6 +36,9 @@ from counterram.scenario.library import DEFAULT_SCENARIO, builtin_names, builtin
 from counterram.scenario.schema import Scenario
 
 __all__ = [
+    "MAX_DEPTH",
+    "MAX_FILE_BYTES",
+    "MAX_NODES",
     "load_scenario",
     "load_text",
     "validate_file",
@@ -34,37 +47,72 @@ __all__ = [
 
 YamlNode = yaml.Node
 
+MAX_FILE_BYTES = 4 * 1024 * 1024
+"""Largest scenario file read (4 MiB; the built-in scenarios are a few kB, a 1,000-threat raid
+file a few hundred kB)."""
+MAX_DEPTH = 64
+"""Deepest nesting of mappings and lists (a scenario needs about 8)."""
+MAX_NODES = 200_000
+"""Most values (scalars, mappings, lists) in a file with its aliases expanded."""
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, reading ``1e12`` and ``1e-6`` as numbers as YAML 1.2 does (YAML
+    1.1 wants a dot and a signed exponent, ``1.0e+12``, and reads the rest as text, which a
+    strict number field would refuse)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
 
 # --------------------------------------------------------------------------------------------
 # Public API
 # --------------------------------------------------------------------------------------------
-def load_scenario(name_or_path: str | Path | None = None, *, catalogue: Any = None) -> Scenario:
+def load_scenario(
+    name_or_path: str | Path | None = None, *, catalogue: Any = None, runnable: bool = False
+) -> Scenario:
     """Load a built-in scenario by name or a scenario file by path (default: the built-in
-    ``baghdad-embassy``). Raises :class:`ScenarioError` listing every problem."""
+    ``baghdad-embassy``). Raises :class:`ScenarioError` listing every problem. ``runnable``
+    also requires what a run needs (a sensor and a threat; a truth-only study needs neither
+    sensors nor guns)."""
     text, source = _read(DEFAULT_SCENARIO if name_or_path is None else name_or_path)
-    return load_text(text, source, catalogue=catalogue)
+    return load_text(text, source, catalogue=catalogue, runnable=runnable)
 
 
-def load_text(text: str, source: str = "<string>", *, catalogue: Any = None) -> Scenario:
-    """Load a scenario from YAML text; ``source`` names it in error messages."""
-    scenario, problems = _check(text, source, catalogue)
+def load_text(
+    text: str, source: str = "<string>", *, catalogue: Any = None, runnable: bool = False
+) -> Scenario:
+    """Load a scenario from YAML text; ``source`` names it in error messages (``runnable``:
+    :func:`load_scenario`)."""
+    scenario, problems = _check(text, source, catalogue, runnable)
     if problems or scenario is None:
         raise ScenarioError(problems)
     return scenario
 
 
-def validate_file(path: str | Path, *, catalogue: Any = None) -> list[Problem]:
-    """Every problem of a scenario file (or built-in name); an empty list means it is valid."""
+def validate_file(
+    path: str | Path, *, catalogue: Any = None, runnable: bool = True
+) -> list[Problem]:
+    """Every problem of a scenario file (or built-in name); an empty list means it is valid,
+    and, with ``runnable`` (the default: what ``validate`` answers), that it can be run."""
     try:
         text, source = _read(path)
     except ScenarioError as exc:
         return list(exc.problems)
-    return validate_text(text, source, catalogue=catalogue)
+    return validate_text(text, source, catalogue=catalogue, runnable=runnable)
 
 
-def validate_text(text: str, source: str = "<string>", *, catalogue: Any = None) -> list[Problem]:
-    """Every problem of scenario YAML ``text``; an empty list means it is valid."""
-    return _check(text, source, catalogue)[1]
+def validate_text(
+    text: str, source: str = "<string>", *, catalogue: Any = None, runnable: bool = True
+) -> list[Problem]:
+    """Every problem of scenario YAML ``text``; an empty list means it is valid (and, with
+    ``runnable``, can be run)."""
+    return _check(text, source, catalogue, runnable)[1]
 
 
 # --------------------------------------------------------------------------------------------
@@ -72,8 +120,11 @@ def validate_text(text: str, source: str = "<string>", *, catalogue: Any = None)
 # --------------------------------------------------------------------------------------------
 def _read(name_or_path: str | Path) -> tuple[str, str]:
     path = Path(name_or_path)
-    if path.is_file():
+    if _is_file(path):
         try:
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                raise ScenarioError([_too_big(str(path), size)])
             return path.read_text(encoding="utf-8"), str(path)
         except (OSError, UnicodeDecodeError) as exc:
             problem = Problem(str(path), None, "", f"cannot read the file: {exc}")
@@ -87,11 +138,32 @@ def _read(name_or_path: str | Path) -> tuple[str, str]:
     )])
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a NUL byte or an over-long name
+        return False
+
+
+def _too_big(source: str, size: int) -> Problem:
+    return Problem(source, None, "", f"the file is too large ({size:,} bytes)",
+                   allowed=f"at most {MAX_FILE_BYTES:,} bytes")
+
+
 def _parse(text: str, source: str) -> tuple[YamlNode | None, Any, list[Problem]]:
     """YAML text → (root node, plain data, problems); one parse, nodes keep their lines."""
-    loader = yaml.SafeLoader(text)
+    size = len(text.encode("utf-8", errors="replace"))
+    if size > MAX_FILE_BYTES:
+        return None, None, [_too_big(source, size)]
+    loader = None
     try:
+        loader = _Loader(text)
         root = loader.get_single_node()
+        if root is not None:
+            bounds = _bounds(root, source)
+            if bounds is not None:
+                return None, None, [bounds]
+            duplicates = _duplicate_keys(root, source)
         data = None if root is None else loader.construct_document(root)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -102,53 +174,134 @@ def _parse(text: str, source: str) -> tuple[YamlNode | None, Any, list[Problem]]
         what = ": ".join(str(p) for p in (context, exc.problem) if p)
         return None, None, [Problem(source, line, "", f"broken YAML: {what}")]
     except yaml.YAMLError as exc:
-        return None, None, [Problem(source, None, "", f"broken YAML: {exc}")]
+        what = " ".join(str(exc).split())
+        return None, None, [Problem(source, None, "", f"broken YAML: {what}")]
+    except RecursionError:
+        return None, None, [Problem(source, None, "", "nesting too deep",
+                                    allowed=f"at most {MAX_DEPTH} levels of mappings and lists")]
+    except (ValueError, OverflowError, TypeError) as exc:  # e.g. an integer of 5,000 digits
+        what = " ".join(str(exc).split())[:200]
+        return None, None, [Problem(source, None, "", f"unreadable value: {what}")]
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if root is None:
         return None, None, [Problem(source, 1, "", "the file is empty",
                                     allowed="a mapping with name, origin, duration_s, ...")]
     if not isinstance(root, yaml.MappingNode):
         return None, None, [Problem(source, _line(root), "", "the file is not a mapping of fields",
                                     data, "a mapping with name, origin, duration_s, ...")]
-    return root, data, _duplicate_keys(root, source, ())
+    return root, data, duplicates
 
 
-def _duplicate_keys(node: YamlNode, source: str, path: tuple) -> list[Problem]:
-    """YAML silently keeps the last of two equal keys; report them instead."""
-    problems: list[Problem] = []
+def _children(node: YamlNode) -> list[YamlNode]:
     if isinstance(node, yaml.MappingNode):
-        seen: set[Any] = set()
-        for key, value in node.value:
-            k = key.value
-            if k in seen:
-                problems.append(Problem(source, _line(key), _dotted((*path, k)),
-                                        "duplicate key (the later value would silently win)",
-                                        allowed="each key once per mapping"))
-            seen.add(k)
-            problems += _duplicate_keys(value, source, (*path, k))
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            problems += _duplicate_keys(item, source, (*path, i))
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _bounds(root: YamlNode, source: str) -> Problem | None:
+    """A problem when the node tree nests too deep, refers to itself, or expands (aliases
+    followed) to more than :data:`MAX_NODES` values; without building anything. Iterative and
+    memoised by node, so an alias bomb costs its size in the file, not its expansion."""
+    expanded: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[YamlNode, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            kids = _children(node)
+            expanded[key] = 1 + sum(expanded[id(k)] for k in kids)
+            depth[key] = 1 + max((depth[id(k)] for k in kids), default=0)
+            if depth[key] > MAX_DEPTH:
+                return Problem(source, _line(node), "", "nesting too deep",
+                               allowed=f"at most {MAX_DEPTH} levels of mappings and lists")
+            if expanded[key] > MAX_NODES:
+                return Problem(source, _line(node), "",
+                               "the file expands to too many values (an alias bomb?)",
+                               allowed=f"at most {MAX_NODES:,} values with aliases expanded")
+            continue
+        if key in expanded:
+            continue
+        if key in on_path:
+            return Problem(source, _line(node), "", "an alias refers to itself",
+                           allowed="anchors used only after their definition is complete")
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((k, False) for k in _children(node) if id(k) not in expanded)
+        if len(on_path) > MAX_DEPTH:
+            return Problem(source, _line(node), "", "nesting too deep",
+                           allowed=f"at most {MAX_DEPTH} levels of mappings and lists")
+    return None
+
+
+def _duplicate_keys(root: YamlNode, source: str) -> list[Problem]:
+    """YAML silently keeps the last of two equal keys; report them instead. Read before the
+    merge keys (``<<: *anchor``) are applied: a key given next to a merge overrides the merged
+    one, as YAML intends; each node is visited once (an alias is not a second copy)."""
+    problems: list[Problem] = []
+    visited: set[int] = set()
+    stack: list[tuple[YamlNode, tuple]] = [(root, ())]
+    while stack:
+        node, path = stack.pop()
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            seen: set[Any] = set()
+            for key, value in node.value:
+                if key.tag == _MERGE_TAG:
+                    continue
+                k = key.value if isinstance(key, yaml.ScalarNode) else None
+                if k is not None and k in seen:
+                    problems.append(Problem(source, _line(key), _dotted((*path, k)),
+                                            "duplicate key (the later value would silently win)",
+                                            allowed="each key once per mapping"))
+                seen.add(k)
+                stack.append((value, (*path, k)))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, (*path, i)) for i, item in enumerate(node.value))
     return problems
 
 
-def _check(text: str, source: str, catalogue: Any) -> tuple[Scenario | None, list[Problem]]:
+def _check(
+    text: str, source: str, catalogue: Any, runnable: bool = False
+) -> tuple[Scenario | None, list[Problem]]:
     root, data, problems = _parse(text, source)
     if root is None:
         return None, problems
     try:
-        scenario = Scenario.model_validate(data)
+        # strict validation of the document as JSON: numbers are numbers (no "300" or true),
+        # lists stand for tuples; non-JSON YAML scalars (dates) become text
+        document = json.dumps(data, default=_json_scalar, ensure_ascii=False)
+        scenario = Scenario.model_validate_json(document, strict=True)
     except ValidationError as exc:
         problems += [_from_pydantic(err, root, source) for err in exc.errors(include_url=False)]
         return None, _sorted(problems)
+    except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+        what = " ".join(str(exc).split())[:200]
+        return None, _sorted([*problems, Problem(source, None, "", f"unreadable value: {what}")])
     try:
-        issues = check_scenario(scenario, catalogue)
+        issues = check_scenario(scenario, catalogue, runnable=runnable)
     except ValueError as exc:  # the munition catalogue itself is unreadable
         problems.append(Problem(source, None, "threats", f"cannot check munitions: {exc}"))
         return scenario, problems
     problems += [_from_issue(issue, root, data, source) for issue in issues]
     return scenario, _sorted(problems)
+
+
+def _json_scalar(value: Any) -> str:
+    """A YAML scalar that JSON lacks: a date is its text (``name: 2024-01-01``); binary data
+    and sets have no place in a scenario."""
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    raise TypeError(f"a YAML {type(value).__name__} (!!binary, !!set, ...) has no place in a "
+                    "scenario; write text, numbers, lists and mappings")
 
 
 def _sorted(problems: list[Problem]) -> list[Problem]:
@@ -257,6 +410,12 @@ def _from_pydantic(err: dict, root: YamlNode, source: str) -> Problem:
         allowed = "fields " + ", ".join(fields) if fields else ""
     elif kind in ("tuple_type", "list_type"):
         message = "expected a list"
+    elif kind == "finite_number":
+        message = "not a finite number"
+        allowed = _describe_field(loc) or "a finite number"
+    elif kind == "string_too_long":
+        message = "too long"
+        allowed = f"at most {ctx.get('max_length')} characters"
     if isinstance(value, dict | list) and kind not in ("union_tag_invalid",):
         has_value = has_value and len(str(value)) < 80
     if has_value:

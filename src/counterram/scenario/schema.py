@@ -22,6 +22,7 @@ from counterram.scenario.geometry import Area, Circle, Position, StrictModel, re
 
 __all__ = [
     "ASSET_KINDS",
+    "MAX_DESCRIPTION_CHARS",
     "AtmosphereSpec",
     "DefendedAsset",
     "Origin",
@@ -134,7 +135,8 @@ class WarningZone(StrictModel):
     polygon: tuple[Position, ...] | None = Field(default=None, min_length=3)
     circle: Circle | None = None
     asset: str | None = Field(default=None, description="Name of a defended asset")
-    buffer_m: float = Field(default=0.0, ge=0.0, description="Grow the area by this much, m")
+    buffer_m: float = Field(default=0.0, ge=0.0, le=10_000.0,
+                            description="Grow the area by this much, m")
 
     @model_validator(mode="after")
     def _one_shape(self) -> WarningZone:
@@ -208,13 +210,18 @@ class ThreatSpec(StrictModel):
         return self.count * self.rounds
 
 
+MAX_DESCRIPTION_CHARS = 10_000
+"""Longest scenario description (a few paragraphs; the built-in ones are under 1,000)."""
+
+
 class Scenario(StrictModel):
     """A complete scenario file."""
 
     version: Literal[1] = Field(default=1, description="File format version")
     name: str = Field(min_length=1)
-    description: str = ""
-    seed: int = Field(default=0, ge=0, description="Root seed of every random draw")
+    description: str = Field(default="", max_length=MAX_DESCRIPTION_CHARS)
+    seed: int = Field(default=0, ge=0, lt=2**128,
+                      description="Root seed of every random draw (below 2¹²⁸)")
     origin: Origin
     duration_s: float = Field(gt=0.0, le=86_400.0, description="Simulated time span, s")
     atmosphere: AtmosphereSpec = AtmosphereSpec()

@@ -32,6 +32,7 @@ __all__ = [
     "FcrConfig",
     "LcmrConfig",
     "MaskPoint",
+    "RadarBias",
     "RadarConfig",
     "WlrConfig",
     "preset",
@@ -46,7 +47,8 @@ class _Strict(BaseModel):
     # The scenario models' settings (scenario.geometry.StrictModel), and defaults validated too
     # so that the order checks (min < max) also see preset values.
     model_config = ConfigDict(
-        extra="forbid", frozen=True, allow_inf_nan=False, validate_default=True
+        extra="forbid", frozen=True, allow_inf_nan=False, validate_default=True,
+        str_max_length=200,
     )
 
 
@@ -57,6 +59,19 @@ def reference_snr(pfa: float, pd: float = 0.9) -> float:
     ``SNR = ln(Pfa) / ln(Pd) - 1``.
     """
     return math.log(pfa) / math.log(pd) - 1.0
+
+
+class RadarBias(_Strict):
+    """A fault: from ``from_s`` on, every plot of the radar is off by these amounts (a
+    misaligned antenna, a wrong north reference, a range-gate offset), while the engine still
+    believes its nominal noise."""
+
+    from_s: float = Field(default=0.0, ge=0.0, description="When the bias starts, s")
+    range_m: float = Field(default=0.0, ge=-1000.0, le=1000.0, description="Range offset, m")
+    azimuth_mrad: float = Field(default=0.0, ge=-200.0, le=200.0,
+                                description="Azimuth offset, mrad (clockwise positive)")
+    elevation_mrad: float = Field(default=0.0, ge=-200.0, le=200.0,
+                                  description="Elevation offset, mrad")
 
 
 class MaskPoint(_Strict):
@@ -132,6 +147,9 @@ class _RadarBase(_Strict):
     )
     outages: tuple[tuple[float, float], ...] = Field(
         default=(), description="Time windows [t0, t1] (s) in which the radar reports nothing"
+    )
+    bias: RadarBias | None = Field(
+        default=None, description="A measurement bias from a given time on (a fault)"
     )
 
     @field_validator("outages")

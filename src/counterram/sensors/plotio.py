@@ -12,8 +12,10 @@ One JSON object per line (format in docs/plots.md, with a JSON schema of a line)
 
 Angles are degrees at this edge (compass azimuth, elevation above the radar's horizontal);
 inside they are radians. :class:`PlotReader` rejects a malformed line — not JSON, not an object,
-a missing field, a wrong type, NaN or infinity, a value out of range, an unknown sensor, or a
-time going backwards by more than the tolerance — counts it by reason, logs it, and goes on.
+a missing field, a wrong type, NaN or infinity, a value out of range, an unknown sensor, a
+time going backwards by more than the tolerance or jumping far ahead of the stream's clock, an
+exact repeat of a plot, a header redefining a known sensor — counts it by reason, logs it, and
+goes on. A line is untrusted input: whatever fails while it is read rejects that line only.
 Written with the standard ``json`` module: one small object per line needs no more, and a schema
 library would not give the per-reason counting the engine reports.
 """
@@ -23,8 +25,8 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -58,11 +60,28 @@ REJECT_REASONS = (
     "out_of_range",
     "unknown_sensor",
     "time_backwards",
+    "time_jump",
+    "duplicate",
     "bad_header",
+    "sensor_redefined",
+    "malformed",
 )
 """Why a line can be rejected (the keys of :attr:`PlotReader.rejected`)."""
 
+MAX_ABS_TIME_S = 1e10
+"""Largest |t| and |report_t| (about 317 years: room for Unix time in seconds)."""
+MAX_RANGE_M = 1e6
+"""Largest plot range (1,000 km; the longest-ranged radar preset reaches 60 km)."""
+MAX_RADIAL_VELOCITY_MPS = 1e4
+"""Largest |radial velocity| (10 km/s; a 122 mm rocket flies under 1 km/s)."""
+MAX_REPORT_DELAY_S = 60.0
+"""Longest delay from a plot's measurement to its report (a radar's ``latency_s`` ≤ 60 s)."""
+MAX_LINE_CHARS = 65_536
+"""Longest line read (a plot line is about 200 characters, a header with many sensors a few
+kB; a UDP datagram is at most 64 kB)."""
+
 _LOGGED_PER_REASON = 10  # further rejections of a reason are logged at DEBUG only
+_MAX_REMEMBERED = 100_000  # plots remembered for the duplicate check (a few seconds' worth)
 
 
 # --------------------------------------------------------------------------------------------
@@ -172,6 +191,15 @@ class _Rejected(Exception):  # noqa: N818  (a rejection, not an error)
         self.detail = detail
 
 
+def _short(value: Any, limit: int = 40) -> str:
+    """A value for a log line, truncated (a line can hold a megabyte of text)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an integer too long to print
+        return f"<{type(value).__name__} too large to show>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _number(record: dict, key: str, *, required: bool = True) -> float | None:
     if key not in record or record[key] is None:
         if required:
@@ -179,22 +207,53 @@ def _number(record: dict, key: str, *, required: bool = True) -> float | None:
         return None
     value = record[key]
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _Rejected("wrong_type", f"{key!r} must be a number, got {value!r}")
-    value = float(value)
+        raise _Rejected("wrong_type", f"{key!r} must be a number, got {_short(value)}")
+    try:
+        value = float(value)
+    except OverflowError:  # an integer beyond the float range (hundreds of digits)
+        raise _Rejected("out_of_range", f"{key!r} is an integer too large for a number") \
+            from None
     if not math.isfinite(value):
         raise _Rejected("not_finite", f"{key!r} is {value}")
     return value
 
 
+def _wrap(angle: float) -> float:
+    """An angle in [0, 2π): ``x % 2π`` is 2π itself for a tiny negative x (−1e-313 rad)."""
+    wrapped = angle % (2 * math.pi)
+    return 0.0 if wrapped >= 2 * math.pi else wrapped
+
+
+def _same_sensor(a: SensorInfo, b: SensorInfo) -> bool:
+    """Whether two definitions of a sensor agree within the written precision (1 mm, and the
+    sigmas' rounding to and from milliradians)."""
+    def close(x: float | None, y: float | None) -> bool:
+        if x is None or y is None or not (math.isfinite(x) and math.isfinite(y)):
+            return (x is None or not math.isfinite(x)) == (y is None or not math.isfinite(y))
+        return math.isclose(x, y, rel_tol=1e-6, abs_tol=1e-9)
+
+    return (
+        a.name == b.name
+        and all(abs(float(p) - float(q)) <= 2e-3 for p, q in
+                zip(a.position_enu, b.position_enu, strict=True))
+        and close(a.sigma_range_m, b.sigma_range_m)
+        and close(a.sigma_azimuth_rad, b.sigma_azimuth_rad)
+        and close(a.sigma_elevation_rad, b.sigma_elevation_rad)
+        and close(a.sigma_radial_velocity_mps, b.sigma_radial_velocity_mps)
+    )
+
+
 def _sensor_from_record(item: Any) -> SensorInfo:
     if not isinstance(item, dict):
-        raise _Rejected("bad_header", f"a sensor must be an object, got {item!r}")
+        raise _Rejected("bad_header", f"a sensor must be an object, got {_short(item)}")
     try:
         sid = item["sensor_id"]
         name = item["name"]
         pos = item["position_enu_m"]
         if isinstance(sid, bool) or not isinstance(sid, int) or not isinstance(name, str):
             raise TypeError("sensor_id must be an integer and name text")
+        if not 0 <= sid < 2**31:
+            raise TypeError("sensor_id must be in 0..2147483647")
         if not (isinstance(pos, list) and len(pos) == 3):
             raise TypeError("position_enu_m must be [east, north, up]")
         sigmas = [
@@ -205,9 +264,12 @@ def _sensor_from_record(item: Any) -> SensorInfo:
         ]
         position = [_number({"p": v}, "p") for v in pos]
     except (KeyError, TypeError, _Rejected) as exc:
-        raise _Rejected("bad_header", f"sensor {item.get('name', '?')!r}: {exc}") from None
-    if any(s is not None and s <= 0 for s in sigmas):
-        raise _Rejected("bad_header", f"sensor {name!r}: sigmas must be > 0")
+        raise _Rejected("bad_header", f"sensor {_short(item.get('name', '?'))}: {exc}") from None
+    if any(s is not None and not 0 < s <= MAX_RANGE_M for s in sigmas):
+        raise _Rejected("bad_header", f"sensor {_short(name)}: sigmas must be > 0 (and sane)")
+    if any(abs(v) > MAX_RANGE_M for v in position):  # type: ignore[arg-type]
+        raise _Rejected("bad_header", f"sensor {_short(name)}: position beyond "
+                                      f"{MAX_RANGE_M:g} m")
     return SensorInfo(
         sid,
         name,
@@ -219,16 +281,43 @@ def _sensor_from_record(item: Any) -> SensorInfo:
     )
 
 
+@dataclass
+class _Held:
+    """A plot held back because its time lies far ahead of (or, before the stream has a clock,
+    far from) the stream's clock: ``accepted_at`` is the reader's accepted count when it was
+    held."""
+
+    plot: Plot
+    line_number: int
+    accepted_at: int
+
+
 class PlotReader:
     """Plots from JSON lines: a path, an open text stream (a file, ``sys.stdin``) or any iterable
     of lines.
 
     Sensors come from ``sensors`` and from header lines in the stream (a header may appear
-    anywhere; its sensors are added, by id). A plot names its sensor by name or by id. A plot
-    whose time ``t`` is earlier than the latest accepted time by more than
-    ``time_tolerance_s`` is rejected as ``time_backwards``. Nothing raises on bad data:
-    :attr:`rejected` counts rejections by reason (:data:`REJECT_REASONS`), :attr:`accepted`
-    counts plots, and each rejection is logged (the first few per reason at WARNING).
+    anywhere). A header sensor with a known id must agree with what is known of it (else the
+    header is rejected as ``sensor_redefined``); a new id is added, unless ``add_sensors`` is
+    false (the live engine: its sensors are the scenario's), when the header is rejected as
+    ``unknown_sensor``. A plot names its sensor by name or by id.
+
+    Time: the stream's clock is the latest accepted ``t``. A plot earlier than it by more than
+    ``time_tolerance_s`` is rejected as ``time_backwards``. A plot later than it by more than
+    ``max_jump_s`` is held: when ``confirm_jump`` held plots agree (within ``max_jump_s`` of
+    each other) the stream has a genuine gap and they are accepted, in order (the clock jumps);
+    a held plot that ``confirm_jump`` accepted plots have passed by, or that is still held at
+    the end of the stream, is rejected as ``time_jump``. The first plots of a stream are held
+    the same way until ``confirm_jump`` of them agree, so a stray first time does not set the
+    clock (a stream of fewer plots than that is accepted as it is). An exact repeat of a plot
+    (every field equal) within ``time_tolerance_s`` is rejected as ``duplicate``. With a
+    ``wall_clock`` (a live feed whose plot times run with real time, e.g. ``time.monotonic``),
+    a plot more than ``max_jump_s`` further ahead of the latest plot than the wall clock has
+    moved since is rejected as ``time_jump`` at once.
+
+    Nothing raises on bad data: :attr:`rejected` counts rejections by reason
+    (:data:`REJECT_REASONS`), :attr:`accepted` counts plots, and each rejection is logged (the
+    first few per reason at WARNING).
     """
 
     def __init__(
@@ -237,19 +326,41 @@ class PlotReader:
         sensors: Sequence[SensorInfo] = (),
         *,
         time_tolerance_s: float = 2.0,
+        max_jump_s: float = 60.0,
+        confirm_jump: int = 3,
+        add_sensors: bool = True,
+        wall_clock: Callable[[], float] | None = None,
     ) -> None:
+        if not (math.isfinite(max_jump_s) and max_jump_s > 0) or confirm_jump < 1:
+            raise ValueError("PlotReader: max_jump_s must be > 0 and confirm_jump ≥ 1")
         self.source = source
         self.sensors: dict[int, SensorInfo] = {s.sensor_id: s for s in sensors}
         self.time_tolerance_s = time_tolerance_s
+        self.max_jump_s = max_jump_s
+        self.confirm_jump = confirm_jump
+        self.add_sensors = add_sensors
+        self.wall_clock = wall_clock
+        self._wall_at_latest = math.nan
         self.rejected: Counter[str] = Counter()
         self.accepted = 0
+        self.headers = 0
+        """Header lines read (accepted); every non-blank line is a plot accepted, a header or
+        a rejection, once the stream has ended."""
         self.line_number = 0
         self.header: dict[str, Any] | None = None
         self._latest_t = -math.inf
+        self._held: list[_Held] = []
+        self._recent: deque[tuple[float, tuple]] = deque()
+        self._recent_keys: Counter[tuple] = Counter()
 
     @property
     def total_rejected(self) -> int:
         return sum(self.rejected.values())
+
+    @property
+    def clock_s(self) -> float:
+        """The stream's clock: the latest accepted plot time (−inf before the first)."""
+        return self._latest_t
 
     def _lines(self) -> Iterator[str]:
         if isinstance(self.source, str | Path):
@@ -258,21 +369,23 @@ class PlotReader:
         else:
             yield from self.source
 
-    def _reject(self, reason: str, detail: str) -> None:
+    def _reject(self, reason: str, detail: str, line_number: int | None = None) -> None:
         self.rejected[reason] += 1
         level = logging.WARNING if self.rejected[reason] <= _LOGGED_PER_REASON else logging.DEBUG
-        log.log(level, "plot line %d rejected (%s): %s", self.line_number, reason, detail)
+        number = self.line_number if line_number is None else line_number
+        log.log(level, "plot line %d rejected (%s): %s", number, reason, detail)
 
     def _sensor_id(self, value: Any) -> int:
         if isinstance(value, str):
             for info in self.sensors.values():
                 if info.name == value:
                     return info.sensor_id
-            raise _Rejected("unknown_sensor", f"no sensor named {value!r}")
+            raise _Rejected("unknown_sensor", f"no sensor named {_short(value)}")
         if isinstance(value, bool) or not isinstance(value, int):
-            raise _Rejected("wrong_type", f"'sensor' must be a name or an integer, got {value!r}")
+            raise _Rejected("wrong_type",
+                            f"'sensor' must be a name or an integer, got {_short(value)}")
         if value not in self.sensors:
-            raise _Rejected("unknown_sensor", f"no sensor with id {value}")
+            raise _Rejected("unknown_sensor", f"no sensor with id {_short(value)}")
         return value
 
     def _read_header(self, record: dict) -> None:
@@ -280,11 +393,29 @@ class PlotReader:
         if not isinstance(items, list):
             raise _Rejected("bad_header", "'sensors' must be a list of sensor objects")
         if record.get("version") != VERSION:
-            raise _Rejected("bad_header", f"version {record.get('version')!r}, expected {VERSION}")
+            raise _Rejected("bad_header",
+                            f"version {_short(record.get('version'))}, expected {VERSION}")
         infos = [_sensor_from_record(item) for item in items]
+        names = {i.name: i.sensor_id for i in self.sensors.values()}
+        for info in infos:
+            known = self.sensors.get(info.sensor_id)
+            if known is not None and not _same_sensor(known, info):
+                raise _Rejected("sensor_redefined",
+                                f"sensor {info.sensor_id} ({_short(known.name)}) redefined as "
+                                f"{_short(info.name)} at {info.position_enu}; a header may "
+                                "repeat a sensor, not change it")
+            if known is None and names.get(info.name, info.sensor_id) != info.sensor_id:
+                raise _Rejected("sensor_redefined",
+                                f"sensor name {_short(info.name)} already names sensor "
+                                f"{names[info.name]}")
+            if known is None and not self.add_sensors:
+                raise _Rejected("unknown_sensor",
+                                f"header sensor {info.sensor_id} ({_short(info.name)}) is not "
+                                f"one of the engine's sensors {sorted(self.sensors)}")
         for info in infos:
             self.sensors[info.sensor_id] = info
         self.header = {k: v for k, v in record.items() if k != "sensors"}
+        self.headers += 1
 
     def _parse(self, record: dict) -> Plot:
         t = _number(record, "t")
@@ -298,14 +429,23 @@ class PlotReader:
         report = _number(record, "report_t", required=False)
         rid = record.get("truth_round_id")
         if rid is not None and (isinstance(rid, bool) or not isinstance(rid, int)):
-            raise _Rejected("wrong_type", f"'truth_round_id' must be an integer, got {rid!r}")
+            raise _Rejected("wrong_type",
+                            f"'truth_round_id' must be an integer, got {_short(rid)}")
+        if rid is not None and not -(2**63) <= rid < 2**63:
+            raise _Rejected("out_of_range", "'truth_round_id' beyond a 64-bit integer")
         sid = self._sensor_id(record["sensor"])
-        if r <= 0:  # type: ignore[operator]
-            raise _Rejected("out_of_range", f"range_m {r} must be > 0")
+        if abs(t) > MAX_ABS_TIME_S:  # type: ignore[arg-type]
+            raise _Rejected("out_of_range", f"t {t} beyond ±{MAX_ABS_TIME_S:g} s")
+        if not 0 < r <= MAX_RANGE_M:  # type: ignore[operator]
+            raise _Rejected("out_of_range", f"range_m {r} outside (0, {MAX_RANGE_M:g}]")
         if not -90.0 <= el <= 90.0:  # type: ignore[operator]
             raise _Rejected("out_of_range", f"elevation_deg {el} outside [-90, 90]")
-        if report is not None and report < t:  # type: ignore[operator]
-            raise _Rejected("out_of_range", f"report_t {report} before t {t}")
+        if rv is not None and abs(rv) > MAX_RADIAL_VELOCITY_MPS:
+            raise _Rejected("out_of_range", f"radial_velocity_mps {rv} beyond "
+                                            f"±{MAX_RADIAL_VELOCITY_MPS:g}")
+        if report is not None and not t <= report <= t + MAX_REPORT_DELAY_S:  # type: ignore[operator]
+            raise _Rejected("out_of_range", f"report_t {report} not within "
+                                            f"[t, t + {MAX_REPORT_DELAY_S:g} s] of t {t}")
         if t < self._latest_t - self.time_tolerance_s:  # type: ignore[operator]
             raise _Rejected(
                 "time_backwards",
@@ -316,7 +456,7 @@ class PlotReader:
             t,  # type: ignore[arg-type]
             sid,
             r,  # type: ignore[arg-type]
-            math.radians(az) % (2 * math.pi),  # type: ignore[arg-type]
+            _wrap(math.radians(az)),  # type: ignore[arg-type]
             math.radians(el),  # type: ignore[arg-type]
             math.nan if rv is None else rv,
             snr,  # type: ignore[arg-type]
@@ -324,32 +464,155 @@ class PlotReader:
             rid,
         )
 
+    # ---- duplicates ---------------------------------------------------------------------
+    @staticmethod
+    def _key(plot: Plot) -> tuple:
+        rv = plot.radial_velocity_mps
+        return (plot.time_s, plot.sensor_id, plot.range_m, plot.azimuth_rad,
+                plot.elevation_rad, None if math.isnan(rv) else rv, plot.snr_db,
+                plot.report_time_s)
+
+    def _is_duplicate(self, plot: Plot) -> bool:
+        return self._recent_keys[self._key(plot)] > 0
+
+    def _remember(self, plot: Plot) -> None:
+        key = self._key(plot)
+        self._recent.append((plot.time_s, key))
+        self._recent_keys[key] += 1
+        horizon = self._latest_t - self.time_tolerance_s
+        while self._recent and (self._recent[0][0] < horizon
+                                or len(self._recent) > _MAX_REMEMBERED):
+            _, old = self._recent.popleft()
+            self._recent_keys[old] -= 1
+            if not self._recent_keys[old]:
+                del self._recent_keys[old]
+
+    # ---- the clock ----------------------------------------------------------------------
+    def _accept(self, plot: Plot) -> Plot:
+        if plot.time_s >= self._latest_t and self.wall_clock is not None:
+            self._wall_at_latest = self.wall_clock()
+        self._latest_t = max(self._latest_t, plot.time_s)
+        self.accepted += 1
+        self._remember(plot)
+        return plot
+
+    def _judge(self, plot: Plot) -> list[Plot]:
+        """Accept ``plot`` or hold it (class docstring); the plots accepted now, in order."""
+        out: list[Plot] = []
+        # held plots that the stream has passed by (it went on at its clock) are strays
+        if self._held and self._latest_t > -math.inf:
+            keep = []
+            for h in self._held:
+                if self.accepted - h.accepted_at >= self.confirm_jump:
+                    self._reject("time_jump", f"t {h.plot.time_s} lies more than "
+                                 f"{self.max_jump_s:g} s ahead of the stream's clock "
+                                 f"{self._latest_t} and no plot confirmed it", h.line_number)
+                else:
+                    keep.append(h)
+            self._held = keep
+        started = self._latest_t > -math.inf
+        if started and self.wall_clock is not None:
+            # a live feed cannot run ahead of the wall clock by more than max_jump_s
+            ahead = plot.time_s - self._latest_t - (self.wall_clock() - self._wall_at_latest)
+            if ahead > self.max_jump_s:
+                raise _Rejected("time_jump", f"t {plot.time_s} is {ahead:.1f} s ahead of the "
+                                             "wall clock since the latest plot")
+        if started and plot.time_s <= self._latest_t + self.max_jump_s:
+            out.append(self._accept(plot))
+            return out
+        group = [h for h in self._held if abs(h.plot.time_s - plot.time_s) <= self.max_jump_s]
+        latest = max((h.plot.time_s for h in group), default=-math.inf)
+        if plot.time_s < latest - self.time_tolerance_s:
+            raise _Rejected("time_backwards", f"t {plot.time_s} is {latest - plot.time_s:.3f} s "
+                            f"before the plots held (tolerance {self.time_tolerance_s} s)")
+        if len(group) + 1 >= self.confirm_jump:
+            if started:
+                log.info("plot stream: a gap of %.1f s (clock %s → %s), confirmed by %d plots",
+                         group[0].plot.time_s - self._latest_t if group else 0.0,
+                         self._latest_t, plot.time_s, len(group) + 1)
+            members = {id(h) for h in group}
+            for h in self._held:
+                if id(h) not in members:
+                    self._reject("time_jump", f"t {h.plot.time_s} disagrees with the "
+                                 f"stream's clock {plot.time_s}", h.line_number)
+            self._held = []
+            for h in group:
+                if self._is_duplicate(h.plot):
+                    self._reject("duplicate", "the same plot again", h.line_number)
+                else:
+                    out.append(self._accept(h.plot))
+            out.append(self._accept(plot))
+            return out
+        self._held.append(_Held(plot, self.line_number, self.accepted))
+        if len(self._held) > 2 * self.confirm_jump:
+            h = self._held.pop(0)
+            self._reject("time_jump", f"t {h.plot.time_s} far from the stream's other plots",
+                         h.line_number)
+        return out
+
+    def _finish(self) -> list[Plot]:
+        """At the end of the stream: held plots are rejected, unless the stream never had a
+        clock (too few plots to confirm one): then they are accepted in order."""
+        held, self._held = self._held, []
+        if self._latest_t == -math.inf:
+            groups = [[h for h in held if abs(h.plot.time_s - g.plot.time_s) <= self.max_jump_s]
+                      for g in held]
+            best = max(groups, key=len, default=[])
+            chosen = {id(h) for h in best}
+            for h in held:
+                if id(h) not in chosen:
+                    self._reject("time_jump", f"t {h.plot.time_s} far from the stream's other "
+                                 "plots", h.line_number)
+            return [self._accept(h.plot) for h in best]
+        for h in held:
+            self._reject("time_jump", f"t {h.plot.time_s} lies more than {self.max_jump_s:g} s "
+                         f"ahead of the stream's clock {self._latest_t} and no plot confirmed "
+                         "it", h.line_number)
+        return []
+
     def plots(self) -> Iterator[Plot]:
         """Accepted plots, one by one (header lines are read on the way)."""
         for line in self._lines():
             self.line_number += 1
-            text = line.strip()
-            if not text:
-                continue
             try:
-                try:
-                    record = json.loads(text)
-                except (json.JSONDecodeError, RecursionError) as exc:
-                    raise _Rejected("not_json", str(exc)) from None
-                if not isinstance(record, dict):
-                    raise _Rejected("not_an_object", f"a line must be an object, got {text[:40]}")
-                if "format" in record or "sensors" in record:
-                    if record.get("format") != FORMAT:
-                        raise _Rejected("bad_header", f"format {record.get('format')!r}")
-                    self._read_header(record)
-                    continue
-                plot = self._parse(record)
+                accepted = self._read_line(line)
             except _Rejected as rejection:
                 self._reject(rejection.reason, rejection.detail)
                 continue
-            self._latest_t = max(self._latest_t, plot.time_s)
-            self.accepted += 1
-            yield plot
+            except Exception as exc:  # one bad line must not stop the stream
+                self._reject("malformed", f"{type(exc).__name__}: {_short(str(exc), 80)}")
+                continue
+            yield from accepted
+        yield from self._finish()
+
+    def _read_line(self, line: Any) -> list[Plot]:
+        if isinstance(line, bytes | bytearray):
+            line = line.decode("utf-8", errors="replace")
+        if not isinstance(line, str):
+            raise _Rejected("not_json", f"a line must be text, got {type(line).__name__}")
+        if len(line) > MAX_LINE_CHARS:
+            raise _Rejected("not_json", f"line of {len(line):,} characters (at most "
+                                        f"{MAX_LINE_CHARS:,})")
+        text = line.strip()
+        if not text:
+            return []
+        try:
+            record = json.loads(text)
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, or a huge integer
+            raise _Rejected("not_json", _short(str(exc), 80)) from None
+        if not isinstance(record, dict):
+            raise _Rejected("not_an_object", f"a line must be an object, got {text[:40]}")
+        if "format" in record or "sensors" in record:
+            if record.get("format") != FORMAT:
+                raise _Rejected("bad_header", f"format {_short(record.get('format'))}")
+            self._read_header(record)
+            return []
+        plot = self._parse(record)
+        if self._is_duplicate(plot) or any(self._key(h.plot) == self._key(plot)
+                                           for h in self._held):
+            raise _Rejected("duplicate", f"the same plot again (sensor {plot.sensor_id}, "
+                                         f"t {plot.time_s})")
+        return self._judge(plot)
 
     __iter__ = plots
 

@@ -384,6 +384,12 @@ class Radar:
         idx, snr_db = idx[detected], snr_db[detected]
         mr, maz, mel, mrv = noisy(r[idx], az[idx], el[idx], rv[idx], self.sigma, rng)
         t = times[idx]
+        if c.bias is not None:  # a fault: every plot off by the same amounts from bias.from_s
+            on = t >= c.bias.from_s
+            mr = np.where(on, np.maximum(mr + c.bias.range_m, 1.0), mr)
+            maz = np.where(on, np.mod(maz + c.bias.azimuth_mrad * 1e-3, TWO_PI), maz)
+            mel = np.clip(np.where(on, mel + c.bias.elevation_mrad * 1e-3, mel),
+                          -0.5 * np.pi, 0.5 * np.pi)
         plots = PlotBatch(
             t,
             np.full(idx.size, self.sensor_id, dtype=np.int32),

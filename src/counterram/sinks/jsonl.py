@@ -77,8 +77,9 @@ class EventLogWriter:
 
 
 def iter_event_dicts(source: str | Path | Iterable[str]) -> Iterator[dict[str, Any]]:
-    """The events of a log as dicts, in file order; blank lines are skipped and a bad line raises
-    :class:`EventLogError` naming the file and line."""
+    """The events of a log as dicts, in file order; blank lines are skipped and a bad line (not
+    UTF-8, not JSON, not an object with a text ``kind``) raises :class:`EventLogError` naming
+    the file and line."""
     name = str(source) if isinstance(source, str | Path) else "<stream>"
 
     def lines() -> Iterator[str]:
@@ -88,7 +89,19 @@ def iter_event_dicts(source: str | Path | Iterable[str]) -> Iterator[dict[str, A
         else:
             yield from source
 
-    for number, line in enumerate(lines(), start=1):
+    number = 0
+    stream = lines()
+    while True:
+        try:
+            line = next(stream)
+        except StopIteration:
+            return
+        except UnicodeDecodeError as exc:
+            raise EventLogError(f"{name}:{number + 1}: not UTF-8 text (byte {exc.start} of "
+                                "its chunk); an event log is JSON Lines") from None
+        except OSError as exc:
+            raise EventLogError(f"{name}: cannot read: {exc.strerror or exc}") from None
+        number += 1
         text = line.strip()
         if not text:
             continue
@@ -96,8 +109,10 @@ def iter_event_dicts(source: str | Path | Iterable[str]) -> Iterator[dict[str, A
             record = json.loads(text)
         except json.JSONDecodeError as exc:
             raise EventLogError(f"{name}:{number}: not JSON ({exc.msg})") from None
-        if not isinstance(record, dict) or "kind" not in record:
-            raise EventLogError(f"{name}:{number}: not an event (an object with a 'kind')")
+        except (ValueError, RecursionError) as exc:  # an integer of 5,000 digits, deep nesting
+            raise EventLogError(f"{name}:{number}: not JSON ({type(exc).__name__})") from None
+        if not isinstance(record, dict) or not isinstance(record.get("kind"), str):
+            raise EventLogError(f"{name}:{number}: not an event (an object with a 'kind' text)")
         yield record
 
 
