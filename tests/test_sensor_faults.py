@@ -1,7 +1,8 @@
 """Sensor faults as scenario features: one of two radars silent for 30 s mid-raid (``outages``)
 or reporting with a bias (``bias``). The engine notices a silent radar (a ``sensor_health``
-event within three revisits of its last plot for the fast one) and its recovery, never cries
-wolf on a healthy run, and no round landing in a zone goes unwarned that was warned without
+event within three revisits of its last plot for the fast one) and its recovery, and a biased
+one (its plots disagree with the tracks the other radar feeds), never cries wolf on a healthy
+run, and no round landing in a zone goes unwarned that was warned without
 the fault (the other radar covers the raid)."""
 
 from __future__ import annotations
@@ -74,6 +75,30 @@ def test_no_round_goes_unwarned_that_was_warned_without_the_fault(
     faulty, small_run: SimulationResult, case: str
 ) -> None:
     assert _unwarned(faulty[case]) <= _unwarned(small_run)
+
+
+@pytest.mark.parametrize("case, sensor", [("bias-lcmr", "lcmr-1"), ("bias-wlr", "wlr-1")])
+def test_a_biased_radar_is_reported_first(faulty, case: str, sensor: str) -> None:
+    """A 20 mrad / 30 m bias from 35 s: the biased radar is the first one reported
+    ``inconsistent``, within 20 s (the lcmr's 2 s revisit brings a few plots a look), and its
+    mean offset has the bias's signs (positive azimuth and range). The other radar may follow:
+    with two radars the fused tracks lie between them."""
+    events = _health(faulty[case].events)
+    assert events, case
+    first = events[0]
+    assert (first.sensor, first.status) == (sensor, "inconsistent")
+    assert 35.0 < first.time_s < 55.0
+    offsets = dict(part.split()[:2] for part in first.detail.split(": ", 1)[1].split(", "))
+    assert float(offsets["range"]) > 0 and float(offsets["azimuth"]) > 0
+    assert {e.status for e in events} <= {"inconsistent", "consistent"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["baghdad-embassy", "fob-mortar", "grad-salvo"])
+def test_healthy_builtin_scenarios_raise_no_health_event(name: str) -> None:
+    from counterram.scenario import load_scenario
+
+    assert _health(simulate(load_scenario(name), seed=1).events) == []
 
 
 def test_the_other_radar_keeps_the_rounds_tracked(faulty, small_run) -> None:

@@ -237,8 +237,9 @@ class PlotRejected(Event):
 @dataclass(frozen=True, slots=True)
 class SensorHealth(Event):
     """A radar gone ``silent`` (no plot for longer than its recent rate makes plausible) or
-    ``recovered`` (its first plot after that); ``silent_s`` is how long it had been quiet
-    (:mod:`counterram.health`)."""
+    ``recovered`` (its first plot after that), ``silent_s`` how long it had been quiet; or
+    ``inconsistent`` (its plots disagree with the tracks the other radars feed: a bias) and
+    ``consistent`` again (:mod:`counterram.health`)."""
 
     kind: ClassVar[str] = "sensor_health"
     sensor_id: int = 0

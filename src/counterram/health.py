@@ -14,6 +14,19 @@ a radar with a few rounds in hand is called silent within about three revisits; 
 with a false alarm every other scan, after a dozen. Fire-control radars look only where cued,
 so their silence means nothing and they are not judged.
 
+A radar reporting with a bias (a registration error: a shifted north, a range offset) delivers
+its plots as usual, so it is judged by whether they agree with the picture the *other* radars
+build: each of its plots (at most ``bias_plots_per_step`` a step) is compared with the nearest
+confirmed track the other radars have been updating (within ``bias_reach_m``, carried to the
+plot's time under gravity), in units of its own sigmas per range, azimuth and elevation,
+clipped at ±5 σ (a clutter plot near a track must not swing it), and the signed residuals are
+averaged (the first ``bias_window``, then an exponential mean of that memory). Against its own
+tracks a biased radar would agree with itself: its plots soon leave the gates of the other
+radar's tracks and start tracks offset by its bias. A mean beyond ``bias_sigma`` in any
+component reports the radar ``inconsistent``, below half of it ``consistent`` again. With two
+radars the fused tracks lie between them and both may be reported; the plots alone cannot say
+for certain which one is off.
+
 The monitor is the engine's ``health`` stage (:mod:`counterram.stages`); its events are
 :class:`~counterram.events.SensorHealth`. docs/hardening.md gives the measured delays.
 """
@@ -34,6 +47,8 @@ from counterram.tracking.tracker import TrackerOutput
 
 __all__ = ["HealthConfig", "SensorHealthMonitor"]
 
+_G = 9.80665
+
 
 @dataclass(frozen=True)
 class HealthConfig:
@@ -49,6 +64,10 @@ class HealthConfig:
     bin_s: float = 10.0
     history_s: float = 120.0
     pd: float = 0.5
+    bias_window: int = 40
+    bias_sigma: float = 1.5
+    bias_reach_m: float = 300.0
+    bias_plots_per_step: int = 16
 
 
 @dataclass
@@ -60,6 +79,11 @@ class _Sensor:
     bins: deque[tuple[float, int]] = field(default_factory=deque)
     tracks: dict[int, float] = field(default_factory=dict)
     """Confirmed tracks this radar's plots updated, and when (report time)."""
+    position: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    sigma: np.ndarray = field(default_factory=lambda: np.ones(3))
+    residual_mean: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    residuals: int = 0
+    inconsistent: bool = False
 
     def background_per_s(self, bin_s: float) -> float:
         full = list(self.bins)[:-1]  # the latest bin is still filling
@@ -81,7 +105,11 @@ class SensorHealthMonitor:
         self.config = config if config is not None else HealthConfig()
         skip = set(cued)
         self._sensors = {
-            s.sensor_id: _Sensor(s.name, float(revisit_s.get(s.sensor_id, 1.0)))
+            s.sensor_id: _Sensor(
+                s.name, float(revisit_s.get(s.sensor_id, 1.0)),
+                position=np.asarray(s.position_enu, dtype=float),
+                sigma=np.array([s.sigma_range_m, s.sigma_azimuth_rad, s.sigma_elevation_rad]),
+            )
             for s in sensors if s.sensor_id not in skip
         }
 
@@ -106,6 +134,8 @@ class SensorHealthMonitor:
             if len(tracks.plot_track_id) == len(plots):
                 used = np.asarray(tracks.plot_track_id)
         events: list[Event] = []
+        if tracks is not None and len(plots):
+            events.extend(self._registration(now, plots, tracks, confirmed))
         for sid, s in self._sensors.items():
             rows = sid_of == sid
             n = int(rows.sum())
@@ -138,6 +168,110 @@ class SensorHealthMonitor:
                     detail=f"no plot for {gap:.1f} s ({gap / s.revisit_s:.1f} revisits) with "
                            f"{len(held)} tracks in hand; {expected:.1f} plots expected"))
         return events
+
+    def _registration(
+        self, now: float, plots: PlotBatch, tracks: TrackerOutput, confirmed: np.ndarray
+    ) -> list[Event]:
+        """Average each radar's residuals against the confirmed tracks the other radars have
+        been updating; report the radars whose mean leaves (or comes back within) the bound."""
+        cfg = self.config
+        ids = np.asarray(tracks.track_id)
+        sid_of = np.asarray(plots.sensor_id)
+        t_plot = np.asarray(plots.time_s, dtype=float)
+        events: list[Event] = []
+        fed = {
+            sid: np.fromiter(
+                (t for t, when in s.tracks.items() if when >= now - 2.0 * s.revisit_s), np.int64
+            )
+            for sid, s in self._sensors.items()
+        }
+        for sid, s in self._sensors.items():
+            k = np.flatnonzero(sid_of == sid)[: cfg.bias_plots_per_step]
+            if k.size == 0:
+                continue
+            others = [f for oid, f in fed.items() if oid != sid and f.size]
+            if not others:
+                continue
+            rows = np.flatnonzero(confirmed & np.isin(ids, np.concatenate(others)))
+            if rows.size == 0:
+                continue
+            near, reach = self._nearest(s, plots, k, tracks, rows)
+            k, near = k[reach <= cfg.bias_reach_m], near[reach <= cfg.bias_reach_m]
+            if k.size == 0:
+                continue
+            x = tracks.x[near]
+            dt = t_plot[k] - tracks.state_time_s[near]
+            p = x[:, :3] + x[:, 3:6] * dt[:, None]
+            p[:, 2] -= 0.5 * _G * dt**2
+            d = p - s.position
+            rng = np.linalg.norm(d, axis=1)
+            az = np.arctan2(d[:, 0], d[:, 1])
+            el = np.arcsin(np.clip(d[:, 2] / np.maximum(rng, 1e-9), -1.0, 1.0))
+            res = np.column_stack([
+                np.asarray(plots.range_m, dtype=float)[k] - rng,
+                np.angle(np.exp(1j * (np.asarray(plots.azimuth_rad, dtype=float)[k] - az))),
+                np.asarray(plots.elevation_rad, dtype=float)[k] - el,
+            ]) / s.sigma
+            res = np.clip(res[np.all(np.isfinite(res), axis=1) & (np.abs(dt) <= 2.0)], -5.0, 5.0)
+            self._average(s, res)
+            if s.residuals < cfg.bias_window:
+                continue
+            worst = float(np.abs(s.residual_mean).max())
+            if not s.inconsistent and worst > cfg.bias_sigma:
+                s.inconsistent = True
+                events.append(self._bias_event(now, sid, s, "inconsistent"))
+            elif s.inconsistent and worst < 0.5 * cfg.bias_sigma:
+                s.inconsistent = False
+                events.append(self._bias_event(now, sid, s, "consistent"))
+        return events
+
+    def _average(self, s: _Sensor, res: np.ndarray) -> None:
+        """Fold residuals (k, 3), in order, into the radar's running mean: the plain mean of
+        the first ``bias_window``, then an exponential one of that memory."""
+        w = self.config.bias_window
+        fill = min(max(w - s.residuals, 0), len(res))
+        if fill:
+            total = s.residual_mean * s.residuals + res[:fill].sum(axis=0)
+            s.residuals += fill
+            s.residual_mean = total / s.residuals
+        rest = res[fill:]
+        if len(rest):
+            a = 1.0 / w
+            decay = (1.0 - a) ** np.arange(len(rest) - 1, -1, -1)
+            s.residual_mean = (1.0 - a) ** len(rest) * s.residual_mean + a * (
+                decay[:, None] * rest
+            ).sum(axis=0)
+            s.residuals += len(rest)
+
+    @staticmethod
+    def _nearest(
+        s: _Sensor, plots: PlotBatch, k: np.ndarray, tracks: TrackerOutput, rows: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """For plots ``k`` of radar ``s``: the nearest of the tracks ``rows`` at each plot's
+        time (rows, and the distance in m)."""
+        r = np.asarray(plots.range_m, dtype=float)[k]
+        az = np.asarray(plots.azimuth_rad, dtype=float)[k]
+        el = np.asarray(plots.elevation_rad, dtype=float)[k]
+        p = s.position + np.column_stack(
+            [r * np.cos(el) * np.sin(az), r * np.cos(el) * np.cos(az), r * np.sin(el)]
+        )
+        dt = np.asarray(plots.time_s, dtype=float)[k][:, None] - tracks.state_time_s[rows][None]
+        x = tracks.x[rows]
+        q = x[None, :, :3] + x[None, :, 3:6] * dt[..., None]
+        q[..., 2] -= 0.5 * _G * dt**2
+        d = np.linalg.norm(q - p[:, None, :], axis=2)
+        best = np.argmin(d, axis=1)
+        return rows[best], d[np.arange(k.size), best]
+
+    @staticmethod
+    def _bias_event(now: float, sid: int, s: _Sensor, status: str) -> SensorHealth:
+        m = s.residual_mean * s.sigma
+        return SensorHealth(
+            time_s=now, sensor_id=sid, sensor=s.name, status=status,
+            detail=(f"plots against the tracks, mean of the last plots: range {m[0]:+.1f} m, "
+                    f"azimuth {1e3 * m[1]:+.1f} mrad, elevation {1e3 * m[2]:+.1f} mrad "
+                    f"({np.abs(s.residual_mean).max():.1f} sigma)"),
+        )
 
     def _count(self, s: _Sensor, now: float, n: int) -> None:
         """Add ``n`` plots to the sensor's rate bins (not while it is silent: a silent
