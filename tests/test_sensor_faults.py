@@ -144,9 +144,9 @@ def _plots(now: float, sensor: int, n: int) -> PlotBatch:
 
 
 def test_the_monitor_judges_silence_against_the_background_rate() -> None:
-    """2 plots per 0.5 s step (4/s) of background; silence from 30 s: called when 7 plots are
-    missing (1.75 s → the step at 31.75 + its last report's offset), recovered at once; the
-    cued radar, silent throughout, is never judged."""
+    """2 plots per 0.5 s step (4/s) of background; silence from 30 s: called when 12 plots are
+    missing (3.0 s → the step at 33.0), recovered at once; the cued radar, silent throughout,
+    is never judged."""
     monitor = SensorHealthMonitor(SENSORS, {1: 0.5, 2: 0.1}, cued=[2])
     events: list[SensorHealth] = []
     for k in range(1, 121):
@@ -154,7 +154,7 @@ def test_the_monitor_judges_silence_against_the_background_rate() -> None:
         n = 0 if 30.0 < now <= 45.0 else 2
         events += monitor.step(now, _plots(now, 1, n))  # type: ignore[arg-type]
     assert [(e.sensor, e.status) for e in events] == [("fast", "silent"), ("fast", "recovered")]
-    assert 31.5 <= events[0].time_s <= 32.5
+    assert 32.5 <= events[0].time_s <= 33.5
     assert events[1].time_s == 45.5
     assert monitor.silent == ()
 

@@ -7,11 +7,13 @@ judged by what the radar would have delivered in it: its background rate — the
 rate of the ``bin_s`` bins of the last ``history_s`` (clutter and false alarms, what it
 delivers when nothing flies; not its raid-time rate, which falls legitimately when the rounds
 land) — times the silence, plus ``pd`` plots per revisit for each confirmed track it was
-updating. Once that expectation reaches :attr:`HealthConfig.evidence` (7: a healthy radar is
-that quiet by chance with probability e⁻⁷ ≈ 0.1 %, Poisson) and at least ``min_revisits``
-revisits have passed, the radar is silent; its first plot after that is its recovery. Mid-raid,
-a radar with a few rounds in hand is called silent within about three revisits; on a quiet sky
-with a false alarm every other scan, after a dozen. Fire-control radars look only where cued,
+updating. Once that expectation reaches :attr:`HealthConfig.evidence` (12: a healthy radar is
+that quiet by chance with probability e⁻¹² ≈ 6e-6 per judgement, Poisson — about 0.04 false
+reports an hour for a radar judged every 0.5 s; 7, a 0.1 % chance, gave false reports in 6 of
+24 healthy 15-minute runs) and at least ``min_revisits`` revisits have passed, the radar is
+silent; its first plot after that is its recovery. Mid-raid, a radar with a few rounds in hand
+is called silent within about three revisits; a sparse one with a false alarm every other
+scan, after seven or more. Fire-control radars look only where cued,
 so their silence means nothing and they are not judged.
 
 A radar reporting with a bias (a registration error: a shifted north, a range offset) delivers
@@ -57,13 +59,14 @@ class HealthConfig:
     ``bin_s``/``history_s``: the background rate is the lowest plot rate of the ``bin_s``
     bins of the last ``history_s`` (clutter and false alarms: what a radar delivers when
     nothing flies); ``pd``: the chance per revisit that a radar sees a round it has been
-    tracking (conservative: rounds leave coverage near the ground)."""
+    tracking (below a search radar's Pd for a tracked round: rounds leave coverage near the
+    ground)."""
 
-    evidence: float = 7.0
+    evidence: float = 12.0
     min_revisits: float = 2.0
     bin_s: float = 10.0
     history_s: float = 120.0
-    pd: float = 0.5
+    pd: float = 0.8
     bias_window: int = 40
     bias_sigma: float = 1.5
     bias_reach_m: float = 300.0
