@@ -45,6 +45,7 @@ import numpy as np
 from counterram.events import Event, SensorHealth
 from counterram.sensors.plots import PlotBatch, SensorInfo
 from counterram.tracking.lifecycle import TrackStatus
+from counterram.tracking.measurement import measure
 from counterram.tracking.tracker import TrackerOutput
 
 __all__ = ["HealthConfig", "SensorHealthMonitor"]
@@ -206,14 +207,11 @@ class SensorHealthMonitor:
             dt = t_plot[k] - tracks.state_time_s[near]
             p = x[:, :3] + x[:, 3:6] * dt[:, None]
             p[:, 2] -= 0.5 * _G * dt**2
-            d = p - s.position
-            rng = np.linalg.norm(d, axis=1)
-            az = np.arctan2(d[:, 0], d[:, 1])
-            el = np.arcsin(np.clip(d[:, 2] / np.maximum(rng, 1e-9), -1.0, 1.0))
+            h = measure(p, s.position, 3)
             res = np.column_stack([
-                np.asarray(plots.range_m, dtype=float)[k] - rng,
-                np.angle(np.exp(1j * (np.asarray(plots.azimuth_rad, dtype=float)[k] - az))),
-                np.asarray(plots.elevation_rad, dtype=float)[k] - el,
+                np.asarray(plots.range_m, dtype=float)[k] - h[:, 0],
+                np.angle(np.exp(1j * (np.asarray(plots.azimuth_rad, dtype=float)[k] - h[:, 1]))),
+                np.asarray(plots.elevation_rad, dtype=float)[k] - h[:, 2],
             ]) / s.sigma
             res = np.clip(res[np.all(np.isfinite(res), axis=1) & (np.abs(dt) <= 2.0)], -5.0, 5.0)
             self._average(s, res)
