@@ -13,10 +13,16 @@ from counterram.metrics.warning import (
 from counterram.physics.catalogue import load_catalogue
 from counterram.physics.constants import STANDARD_GRAVITY_MPS2 as G
 from counterram.physics.trajectory import Projectiles, fly, launch_state
-from counterram.prediction.classify import classify, rebase_drag_scale, threat_candidates
+from counterram.prediction.classify import (
+    classify,
+    log_drag_scale_for,
+    rebase_drag_scale,
+    threat_candidates,
+)
 from counterram.prediction.ellipse import chi2_2_quantile, error_ellipse, inside_ellipse
 from counterram.prediction.impact import predict_impact
 from counterram.prediction.origin import fly_back, predict_origin
+from counterram.tracking.tracker import GenericDrag, TrackerConfig, generic_motion
 
 CAT = load_catalogue()
 THREATS = threat_candidates(CAT)
@@ -187,6 +193,25 @@ def test_classification_accuracy():
     # the rewritten β of the chosen munition is the truth's (0) for correct decisions
     right = np.array(c.munition) == names
     assert abs(np.mean(c.best_log_drag_scale()[right])) < 0.03
+
+
+def test_track_beta_is_rewritten_from_the_trackers_own_drag():
+    # β = 0 of a track is the tracker's generic model (its own A/m, not the 81 mm bomb's); a
+    # round of a catalogue munition whose Cd curve has the reference's shape (the 122 mm rocket)
+    # has the tracker β ln(k_m / k_ref) at every Mach number, which must rewrite to 0 for m
+    # (the two Cd tables' shapes agree to 0.06 %; the 81 mm bomb's own A/m would leave 0.28)
+    drag = GenericDrag.from_catalogue(CAT)
+    ref = drag.reference
+    motion = generic_motion(TrackerConfig(), drag)
+    assert ref.area_m2 / ref.burnout_mass_kg == pytest.approx(motion.area_over_mass_m2pkg,
+                                                              rel=1e-12)
+    grad = CAT.get("122mm-9m22u")
+    beta = drag.log_scale[drag.names.index(grad.name)]
+    speeds = np.array([150.0, 300.0, 450.0, 700.0])  # Mach 0.45 to 2.1
+    x = np.zeros((speeds.size, 7))
+    x[:, 2], x[:, 3], x[:, 5], x[:, 6] = 2000.0, speeds, 0.3 * speeds, beta
+    np.testing.assert_allclose(log_drag_scale_for(x, ref, [grad])[:, 0], 0.0, atol=2e-3)
+    np.testing.assert_allclose(rebase_drag_scale(x, ref, grad)[:, 6], 0.0, atol=2e-3)
 
 
 def test_bad_input_names_the_field():

@@ -119,7 +119,6 @@ from counterram.stages import DEFAULT_STAGES, StepPicture, make_stages
 from counterram.track_picture import TrackPicture
 from counterram.tracking.lifecycle import TrackStatus
 from counterram.tracking.tracker import (
-    REFERENCE_DRAG_MUNITION,
     Tracker,
     TrackerConfig,
     TrackerOutput,
@@ -248,11 +247,12 @@ class Engine:
         self.atmosphere = atmosphere if atmosphere is not None else Atmosphere()
         self.wind = wind
         self.catalogue = catalogue if catalogue is not None else load_catalogue()
-        self.reference = self.catalogue.get(REFERENCE_DRAG_MUNITION)
         self.candidates = threat_candidates(self.catalogue)
         self.tracker = Tracker(
             self.sensors, cfg.tracker, atmosphere=self.atmosphere, wind=self.wind
         )
+        # the munition a track's β = 0 stands for (the tracker's own drag model)
+        self.reference = self.tracker.drag.reference
         self.warner = wn.Warner(zones, cfg.warner)
         self.guns = tuple(guns)
         self.fire_control = (

@@ -83,13 +83,19 @@ COUNTER_NAMES = (
 @dataclass(frozen=True)
 class GenericDrag:
     """The generic drag model of tracks: Cd curve, reference A/m, and the catalogue threats'
-    ballistic coefficients k = A Cd₀ / m as log drag scales β relative to the reference."""
+    ballistic coefficients k = A Cd₀ / m as log drag scales β relative to the reference.
+
+    ``reference`` is the munition β = 0 stands for: the reference's Cd curve with the generic
+    A/m (its mass scaled), so that whatever rewrites a track's β for a catalogue munition
+    (classification, prediction) starts from the drag the tracker actually fitted, not from
+    the 81 mm bomb's own A/m (ln of their ratio: −0.28, a third more drag)."""
 
     curve: DragCurve
     area_over_mass_m2pkg: float
     names: tuple[str, ...]
     log_scale: np.ndarray
     spread: float
+    reference: Any = None
 
     @classmethod
     def from_catalogue(cls, catalogue: Any | None = None) -> GenericDrag:
@@ -102,12 +108,16 @@ class GenericDrag:
         k = np.array([m.area_m2 / m.burnout_mass_kg * m.cd[0] for m in threats])
         log_k = np.log(k)
         k_ref = float(np.exp(log_k.mean()))
+        aom = k_ref / ref.cd[0]
+        mass = ref.area_m2 / aom
         return cls(
             DragCurve.from_munition(ref),
-            k_ref / ref.cd[0],
+            aom,
             tuple(m.name for m in threats),
             log_k - np.log(k_ref),
             float(np.max(np.abs(log_k - log_k.mean()))),
+            ref.model_copy(update={"name": "track-reference", "mass_kg": mass,
+                                   "burnout_mass_kg": mass}),
         )
 
     def hint(self, beta: np.ndarray, beta_sigma: np.ndarray, max_sigma: float = 0.25) -> list[str]:
