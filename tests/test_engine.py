@@ -16,8 +16,8 @@ from counterram.sim import SimulationResult, simulate
 
 
 def small_scenario():
-    """The shared two-firing scenario (conftest): at seed 1 the guns engage and kill some
-    rounds, a fast run with every kind of event."""
+    """The shared two-firing scenario (conftest): at seed 1 the guns engage, a fast run with
+    the engine's every kind of event."""
     return two_firings()
 
 

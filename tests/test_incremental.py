@@ -165,6 +165,8 @@ def test_policy_is_checked() -> None:
         EngineConfig(prediction_rtol=0.1)
     with pytest.raises(ValueError, match="origin_tracks_per_step"):
         EngineConfig(origin_tracks_per_step=-1)
+    with pytest.raises(ValueError, match="classification_tracks_per_step"):
+        EngineConfig(classification_tracks_per_step=-1)
 
 
 def test_backward_flight_that_outruns_any_round_stops_early() -> None:
@@ -215,3 +217,39 @@ def test_engine_incremental_impacts_agree_with_full_flights() -> None:
         ratio.append(b.ellipse.semi_major_m / a.ellipse.semi_major_m)
     assert np.percentile(err, 95) < 0.25
     assert np.percentile(np.abs(np.array(ratio) - 1.0), 95) < 0.15
+
+
+def test_classification_rechecks_are_spread_over_steps() -> None:
+    """An 8-rocket salvo's tracks come due for re-classification together. With at most one
+    re-check per step, no step re-checks more than one track that already had a munition
+    (tracks without one are always classified), re-checks still happen, and every track's last
+    announced munition is the one the uncapped engine names."""
+    from counterram.scenario import load_scenario
+    from counterram.sim import simulate
+
+    grad = load_scenario("grad-salvo")
+    salvo = grad.model_copy(update={"threats": (grad.threats[0].model_copy(
+        update={"rounds": 8, "salvo_interval_s": 0.2}),)})
+    res = simulate(salvo)
+    engines = {cap: Engine.from_scenario(salvo, EngineConfig(
+        step_s=res.step_s, classification_tracks_per_step=cap)) for cap in (0, 1)}
+    report = res.plots.report_time_s
+    rechecks = {0: [], 1: []}
+    named: dict[int, dict] = {0: {}, 1: {}}
+    for k in range(1, round(res.end_time_s / res.step_s) + 1):
+        now = k * res.step_s
+        batch = res.plots.take(np.flatnonzero((report > now - res.step_s) & (report <= now)))
+        for cap, eng in engines.items():
+            had = zip(eng.tracks.track_id, eng.tracks.col("munition"), strict=True)
+            before = {int(i): m for i, m in had}
+            events = eng.step(now, batch)
+            done = eng.tracks.col("classified_s") == now
+            rechecks[cap].append(sum(
+                1 for i in eng.tracks.track_id[done] if before.get(int(i), "") != ""))
+            for e in events:
+                if isinstance(e, ImpactPredicted):
+                    named[cap][e.track_id] = e.munition
+    assert max(rechecks[1]) == 1
+    assert sum(rechecks[1]) > 0
+    assert max(rechecks[0]) > 1  # the cap did bind
+    assert named[1] == named[0]

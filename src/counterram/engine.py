@@ -25,7 +25,9 @@ by registering it and naming it there), each timed under its own name; the defau
    predicted when it has a new plot and its last prediction is ``prediction_interval_s`` old:
    classification (:func:`~counterram.prediction.classify.classify`, every
    ``classification_interval_s`` until ``classification_lock`` results in a row agree, then
-   kept: late in the flight the classifier can flip between munitions of similar drag), impact
+   kept: late in the flight the classifier can flip between munitions of similar drag; at most
+   ``classification_tracks_per_step`` re-checks per step, the stalest first, besides the tracks
+   not yet classified: a salvo's tracks come due together), impact
    with the classified munition's drag (the track's β rewritten for that munition) by
    :class:`~counterram.prediction.incremental.IncrementalPredictor`: a full unscented flight
    when the last one's linearisation no longer holds (``impact_reflight``, at most
@@ -170,10 +172,11 @@ class EngineConfig:
     min_updates_to_predict: int = 3
     ellipse_probability: float = 0.9
     prediction_rtol: float = 1e-7
-    origin_rtol: float = 1e-8
-    classification_rtol: float = 1e-8
+    origin_rtol: float = 1e-7
+    classification_rtol: float = 1e-7
     impact_reflight: ReflightPolicy = field(default_factory=ReflightPolicy)
     origin_tracks_per_step: int = 2
+    classification_tracks_per_step: int = 4
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     warner: wn.WarnerSettings = field(default_factory=wn.WarnerSettings)
     policy: EarlyWarningPolicy = field(default_factory=EarlyWarningPolicy)
@@ -193,6 +196,10 @@ class EngineConfig:
             raise ValueError("EngineConfig.ellipse_probability must be in (0, 1)")
         if self.origin_tracks_per_step < 0:
             raise ValueError("EngineConfig.origin_tracks_per_step must be >= 0 (0: no limit)")
+        if self.classification_tracks_per_step < 0:
+            raise ValueError(
+                "EngineConfig.classification_tracks_per_step must be >= 0 (0: no limit)"
+            )
         for name in ("prediction_rtol", "origin_rtol", "classification_rtol"):
             v = getattr(self, name)
             if not 1e-13 <= v <= 1e-5:
@@ -500,11 +507,18 @@ class Engine:
         x, P, ts = out.x[due], out.P[due], out.state_time_s[due]
         munition, threat_class = col("munition"), col("threat_class")
         same_class, classified_s = col("same_class"), col("classified_s")
-        need = due[
-            (munition[due] == "")
-            | ((same_class[due] < cfg.classification_lock)
-               & (t - classified_s[due] >= cfg.classification_interval_s - 1e-9))
+        new = due[munition[due] == ""]
+        again = due[
+            (munition[due] != "") & (same_class[due] < cfg.classification_lock)
+            & (t - classified_s[due] >= cfg.classification_interval_s - 1e-9)
         ]
+        room = cfg.classification_tracks_per_step - new.size
+        if cfg.classification_tracks_per_step and again.size > max(room, 0):
+            # a salvo's tracks come due together every interval: the stalest checks first, the
+            # rest next step (a track without a munition is always classified)
+            by_age = np.argsort(classified_s[again], kind="stable")
+            again = np.sort(again[by_age[: max(room, 0)]])
+        need = np.union1d(new, again)
         if need.size:
             k = np.searchsorted(due, need)
             c = classify(
