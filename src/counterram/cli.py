@@ -14,6 +14,7 @@ from counterram.commands.plots import plots
 from counterram.commands.replay import replay
 from counterram.commands.run import run
 from counterram.commands.scenario import scenario_app, scenarios, validate
+from counterram.commands.serve import serve
 from counterram.commands.trajectory import trajectory
 from counterram.commands.truth import truth
 
@@ -56,6 +57,7 @@ app.command("validate")(validate)
 app.add_typer(scenario_app, name="scenario")
 app.command("truth")(truth)
 app.command("plots")(plots)
+app.command("serve")(serve)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -64,6 +64,16 @@ def engine_live(
                            "live feed): a plot more than 60 s ahead of it is rejected as "
                            "time_jump.")
     ] = False,
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Show the engine live in the web view (docs/web.md); "
+                           "the page stays up after the stream ends, until Ctrl-C.")
+    ] = False,
+    serve_host: Annotated[
+        str, typer.Option(help="--serve: address to listen on (beyond loopback is warned of).")
+    ] = "127.0.0.1",
+    serve_port: Annotated[
+        int, typer.Option(help="--serve: port to listen on (0: a free one).", min=0, max=65535)
+    ] = 8017,
 ) -> None:
     """Run the engine on a live plot stream and write its events (flushed every step)."""
     problem = out_folder_problem(out_text, force=force)
@@ -83,6 +93,12 @@ def engine_live(
     except ValueError as exc:
         _error(f"--sink: {exc}")
     engine = Engine.from_scenario(sc)
+    web = None
+    if serve:
+        from counterram.commands.serve import start_live_view
+
+        view, web = start_live_view(sc, engine, host=serve_host, port=serve_port)
+        sinks.append(view.sink)
     try:
         record = RunDriver(sinks, out).live(
             engine, source, scenario=sc, wall_clock=time.monotonic if realtime else None)
@@ -91,6 +107,7 @@ def engine_live(
     result = record.live
     assert result is not None
     if quiet:
+        _linger(web)
         return
     console = Console()
     table = Table(title=f"engine on {plots} ({sc.name})")
@@ -105,6 +122,14 @@ def engine_live(
         table.add_row(f"events: {kind}", str(count))
     console.print(table)
     console.print(f"wrote {out / 'events.jsonl'}", highlight=False)
+    _linger(web)
+
+
+def _linger(web: Any) -> None:
+    """--serve: the page stays up after the stream ends, until Ctrl-C."""
+    if web is not None:
+        print("the plot stream has ended; the web view stays up until Ctrl-C", flush=True)
+        web.wait()
 
 
 def _error(message: str) -> None:
