@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import queue
 import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -57,3 +63,69 @@ def time_limit(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+# ---------------------------------------------------------------------------- the web view
+@dataclass
+class Served:
+    """A ``counterram serve`` (or ``engine --serve``) process: its page and control token."""
+
+    url: str
+    token: str
+    process: subprocess.Popen[str]
+    lines: list[str]
+
+
+@contextlib.contextmanager
+def serve_process(args: list[str], timeout_s: float = 120.0) -> Iterator[Served]:
+    """Run ``counterram ARGS`` (a web view on a free port of 127.0.0.1) until the block ends;
+    waits (generously) for the URL and token it prints. Its output is kept in ``lines``."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "counterram.cli", *args], stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, bufsize=1,
+    )
+    lines: list[str] = []
+    seen: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            seen.put(line)
+        seen.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    url = token = None
+    deadline = time.monotonic() + timeout_s
+    try:
+        while token is None:
+            try:
+                line = seen.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                line = None
+            if line is None:
+                raise AssertionError("the web view did not start:\n" + "".join(lines))
+            if line.startswith("counterram web view"):
+                url = line.rsplit(" ", 1)[-1].strip()
+            elif line.startswith("control token:"):
+                token = line.split(":", 1)[1].strip()
+        assert url is not None
+        yield Served(url, token, process, lines)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def small_run_log(small_run: SimulationResult, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """:func:`two_firings`' events (seed 1) as an events.jsonl (its site: baghdad-embassy)."""
+    from counterram.sinks.jsonl import EventLogWriter
+
+    path = tmp_path_factory.mktemp("small-run") / "events.jsonl"
+    with EventLogWriter(path) as log:
+        log.write(small_run.events)
+    return path

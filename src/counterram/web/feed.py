@@ -105,8 +105,8 @@ class WebSink(Sink):
 
 
 class SimulationFeed:
-    """``scenario`` simulated in a thread, shown at the clock's speed; :meth:`start` begins a
-    run (stopping the one going on)."""
+    """``scenario`` (resolved) simulated in a thread, shown at the clock's speed; :meth:`start`
+    begins a run (stopping the one going on)."""
 
     def __init__(self, scenario: Any, hub: Hub, clock: SimClock, seed: int | None = None) -> None:
         self.scenario = scenario
@@ -123,7 +123,7 @@ class SimulationFeed:
             self.stop()
             if seed is not None:
                 self.seed = seed
-            used = int(self.scenario.seed if self.seed is None else self.seed)
+            used = int(self.scenario.scenario.seed if self.seed is None else self.seed)
             self.clock.seek(0.0)
             self.hub.reset(state="preparing", seed=used, time_s=0.0)
             sink = WebSink(self.hub, clock=self.clock)
