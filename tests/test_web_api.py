@@ -271,6 +271,10 @@ def test_picture_rules():
     assert 1 not in p.origins
     p.apply({"kind": "track", "time_s": 200.0, "track_id": 3})  # damaged: no status
     assert p.skipped == 1 and 3 not in p.tracks
+    miss = {"kind": "outcome", "truth": True, "time_s": 201.0, "gun": "g", "track_id": 2,
+            "round_id": 1, "killed": False, "debris_enu": [None, None, None]}
+    p.apply(miss)  # a miss brings nothing down: no marker, and not a damaged event
+    assert p.truth == [] and p.skipped == 1
     kinds = [e["kind"] for e in p.log]
     assert "track" in kinds and kinds.count("impact_prediction") == 1
     assert all(not (e["kind"] == "track" and e.get("update")) for e in p.log)

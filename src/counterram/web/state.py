@@ -185,8 +185,8 @@ class Picture:
             where = {"launch": "launch_enu", "impact": "impact_enu",
                      "outcome": "debris_enu"}[kind]
             point = e.get(where)
-            if kind == "outcome" and point is None:
-                return  # a miss: nothing came down where the burst was
+            if not isinstance(point, list | tuple) or any(_num(x) is None for x in point[:2]):
+                return  # a miss brings nothing down: its debris point is null (or nulls)
             self.truth.append({
                 "kind": kind, "time_s": t, "enu": [float(x) for x in point],
                 "round_id": e.get("round_id"), "killed": bool(e.get("killed")),

@@ -11,7 +11,7 @@
 
   const view = {
     site: null, status: {}, picture: emptyPicture(), latency: null,
-    draws: 0, drawMs: 0, messages: 0, connected: false,
+    draws: 0, drawMs: 0, drawMsTotal: 0, messages: 0, connected: false,
     zoneLayers: {}, trackCount: () => Object.keys(trackLayers).length,
   };
   window.counterram = view;
@@ -110,7 +110,8 @@
     } else if ((k === "launch" || k === "impact" || k === "outcome") && e.truth) {
       const where = { launch: "launch_enu", impact: "impact_enu", outcome: "debris_enu" }[k];
       const point = e[where];
-      if (k === "outcome" && point == null) return;
+      // a miss brings nothing down: its debris point is null (or nulls)
+      if (!Array.isArray(point) || !point.slice(0, 2).every(Number.isFinite)) return;
       p.truth.push({ kind: k, time_s: t, enu: point, round_id: e.round_id, killed: !!e.killed,
         munition: e.munition || "", expires_s: (t || 0) + TRUTH_KEEP_S });
     }
@@ -271,6 +272,19 @@
     const t0 = performance.now();
     const p = view.picture, now = p.time_s;
     const showTruth = document.getElementById("show-truth").checked;
+    try {
+      drawMoving(p, now, showTruth);
+    } catch (err) {
+      console.error("counterram view: drawing", err);  // the zones and the panel still update
+    }
+    drawZones(p);
+    drawPanel(p);
+    view.draws += 1;
+    view.drawMs = performance.now() - t0;
+    view.drawMsTotal += view.drawMs;
+  }
+
+  function drawMoving(p, now, showTruth) {
     syncKeyed(trackLayers, p.tracks, () => [
       L.polyline([], { renderer: canvas, color: "#4fc3f7", weight: 2, opacity: 0.8,
         interactive: false }).addTo(map),
@@ -323,10 +337,6 @@
           fill: m.kind !== "outcome", fillOpacity: 0.6, interactive: false }).addTo(truthGroup);
       }
     }
-    drawZones(p);
-    drawPanel(p);
-    view.draws += 1;
-    view.drawMs = performance.now() - t0;
   }
 
   function drawZones(p) {
