@@ -256,6 +256,28 @@ def test_the_stream_sends_the_picture_first_over_http(small_run_log):
         view.stop()
 
 
+def test_a_nan_in_an_event_reaches_the_page_as_null_and_tiles_are_passed_on():
+    hub = Hub()
+
+    async def step_message() -> dict:
+        sub, _, _ = hub.subscribe(asyncio.get_running_loop())
+        hub.publish_step(1.0, [dict(EVENTS[0], position_sigma_m=float("nan"))])
+        _, data = await asyncio.wait_for(sub.queue.get(), timeout=10)
+        return json.loads(data)
+
+    assert asyncio.run(step_message())["events"][0]["position_sigma_m"] is None
+    (track,) = hub.picture()["picture"]["tracks"]
+    assert track["position_sigma_m"] is None
+    sc = load_scenario("baghdad-embassy")
+    view = live_view(sc, Engine.from_scenario(sc))
+    tiles = "http://127.0.0.1:8080/{z}/{x}/{y}.png"
+    client = TestClient(create_app(view.hub, view.site, view.controls, TOKEN, tiles=tiles))
+    site = client.get("/api/site").json()
+    assert site["tiles"] == tiles
+    assert {z["name"] for z in site["zones"]} == {z.name for z in sc.warning_zones}
+    assert site["origin"]["latitude_deg"] == sc.origin.latitude_deg
+
+
 def test_picture_rules():
     p = Picture()
     for e in EVENTS[:5]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -31,7 +32,21 @@ QUEUE_LIMIT = 500
 
 
 def _dumps(message: dict[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"), allow_nan=False, default=_plain)
+    try:
+        return json.dumps(message, separators=(",", ":"), allow_nan=False, default=_plain)
+    except ValueError:  # a NaN or infinity somewhere: JSON has none, the page gets null
+        return json.dumps(_finite(message), separators=(",", ":"), allow_nan=False,
+                          default=_plain)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _plain(value: Any) -> Any:
