@@ -440,6 +440,7 @@
       const seek = document.getElementById("seek");
       seek.min = s.start_s; seek.max = s.end_s;
     }
+    showRate();
   }
 
   async function control(what, body) {
@@ -495,13 +496,13 @@
       for (const e of msg.events) apply(view.picture, e);
       advance(view.picture, msg.time_s);
       if (msg.latency_ms !== null && msg.latency_ms !== undefined) view.latency = msg.latency_ms;
-      const seek = document.getElementById("seek");
-      if (document.activeElement !== seek && view.picture.time_s !== null) {
-        seek.value = view.picture.time_s;
-      }
     } else if (msg.type === "status") {
       view.status = msg.status || {};
       showStatus();
+    }
+    const seek = document.getElementById("seek");
+    if (document.activeElement !== seek && view.picture.time_s !== null) {
+      seek.value = view.picture.time_s;
     }
     markDirty();
   }
@@ -523,8 +524,14 @@
   setInterval(() => {
     view.drawRate = view.draws - lastDraws;
     lastDraws = view.draws;
-    document.getElementById("draw-rate").textContent = String(view.drawRate);
+    showRate();
   }, 1000);
+
+  function showRate() {
+    // paused, the rate says nothing of the page's speed
+    document.getElementById("draw-rate").textContent =
+      view.status.paused ? "— (paused)" : String(view.drawRate === undefined ? "—" : view.drawRate);
+  }
 
   async function main() {
     setupControls();
