@@ -469,9 +469,11 @@ class Engine:
     def _track_event(
         self, t: float, tid: int, rows: TrackerOutput, i: int, status: str, *,
         reason: str = "", update: bool = False, x: np.ndarray | None = None,
+        sigma: float | None = None,
     ) -> TrackEvent:
         state = rows.x[i] if x is None else x
-        sigma = float(np.sqrt(max(np.linalg.eigvalsh(rows.P[i, :3, :3])[-1], 0.0)))
+        if sigma is None:
+            sigma = float(np.sqrt(max(np.linalg.eigvalsh(rows.P[i, :3, :3])[-1], 0.0)))
         return TrackEvent(
             time_s=t,
             track_id=tid,
@@ -785,9 +787,12 @@ class Engine:
         if due.size == 0:
             return
         now_x = self.tracker.motion.transition(out.x[due], t - out.state_time_s[due])
+        # the largest position σ of every due track in one batched eigen-decomposition
+        sigma = np.sqrt(np.maximum(np.linalg.eigvalsh(out.P[due, :3, :3])[:, -1], 0.0)).tolist()
         for k, i in enumerate(due.tolist()):
             events.append(self._track_event(
-                t, int(out.track_id[i]), out, i, "confirmed", update=True, x=now_x[k]
+                t, int(out.track_id[i]), out, i, "confirmed", update=True, x=now_x[k],
+                sigma=sigma[k],
             ))
         reported[due] = t
 
