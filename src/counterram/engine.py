@@ -13,8 +13,9 @@ gives the same events. (``time.perf_counter`` measures each stage's latency for
 stages of :mod:`counterram.stages` in order (``EngineConfig.stages``; a stage is added or replaced
 by registering it and naming it there), each timed under its own name; the default ones:
 
-1. **Screen** the plots: a plot with a non-finite field, an unknown sensor, a range ≤ 0 or an
-   elevation beyond ±90°, one reported after ``now`` (not yet received) or measured more than the
+1. **Screen** the plots: a plot with a non-finite field, an unknown sensor, a range ≤ 0 or
+   beyond the plot reader's 1,000 km, a radial speed beyond its 10 km/s, an elevation beyond
+   ±90°, one reported after ``now`` (not yet received) or measured more than the
    tracker's late tolerance before its clock is rejected and counted (one
    :class:`~counterram.events.PlotRejected` per reason and step); nothing raises.
 2. **Track** (:class:`~counterram.tracking.tracker.Tracker`): confirmations and deletions become
@@ -115,6 +116,7 @@ from counterram.prediction.incremental import IncrementalPredictor, ReflightPoli
 from counterram.prediction.origin import origin_sigma_flights
 from counterram.prediction.tables import GroundPredictionTable, PathTable
 from counterram.scenario.resolved import resolve
+from counterram.sensors.plotio import MAX_RADIAL_VELOCITY_MPS, MAX_RANGE_M
 from counterram.sensors.plots import PlotBatch, SensorInfo
 from counterram.sensors.roster import Cues, SensorRoster
 from counterram.stages import DEFAULT_STAGES, StepPicture, make_stages
@@ -417,7 +419,12 @@ class Engine:
         known = np.isin(np.asarray(plots.sensor_id, dtype=np.int64), self._sensor_ids)
         reason[(reason == "") & ~known] = "unknown_sensor"
         with np.errstate(invalid="ignore"):
-            bad = (plots.range_m <= 0) | (np.abs(plots.elevation_rad) > 0.5 * np.pi)
+            # the plot reader's bounds, for plots handed to the engine directly
+            bad = (
+                (plots.range_m <= 0) | (plots.range_m > MAX_RANGE_M)
+                | (np.abs(plots.elevation_rad) > 0.5 * np.pi)
+                | (np.abs(plots.radial_velocity_mps) > MAX_RADIAL_VELOCITY_MPS)
+            )
             future = (plots.report_time_s > t) | (plots.time_s > t)  # type: ignore[operator]
             late = plots.time_s < self.tracker.time_s - self.config.tracker.late_tolerance_s
         reason[(reason == "") & bad] = "out_of_range"
