@@ -338,6 +338,7 @@ class Transport:
         if sock is None:
             return False
         try:
+            sock.settimeout(0.0)  # a TLS record may be only part of what select saw
             for _ in range(64):
                 pending = sock.pending() if isinstance(sock, ssl.SSLSocket) else 0
                 if not pending and not select.select([sock], [], [], 0)[0]:
@@ -349,6 +350,9 @@ class Transport:
                     return True
         except (OSError, ValueError):
             return False
+        finally:
+            with contextlib.suppress(OSError):
+                sock.settimeout(self.send_timeout_s)
         return True
 
     def _send_datagrams(self, batch: list[bytes]) -> None:
