@@ -223,7 +223,8 @@ class CotMapper:
         radars = f", {e.sensors} radar{'s' if e.sensors > 1 else ''}" if e.sensors else ""
         remarks = (f"hostile {cls or 'projectile'} track {e.track_id}"
                    f"{' (' + munition + ')' if munition else ''}: {e.updates} plots{radars}, "
-                   f"σ {_num(sigma, '.0f')} m, {speed:.0f} m/s, climbing {vu:.0f} m/s")
+                   f"σ {_num(sigma, '.1f' if sigma < 10 else '.0f')} m, {speed:.0f} m/s, "
+                   f"climbing {vu:.0f} m/s")
         detail = (f'<track course="{course:.2f}" speed="{speed:.2f}" slope="{slope:.2f}"/>'
                   f'<contact callsign="{esc(label)}"/><remarks>{esc(remarks)}</remarks>'
                   + private_xml(kind="track", time_s=_time_text(e.time_s),
