@@ -47,6 +47,8 @@ ALLOWED_FORMS = ("tcp://HOST:PORT, udp://HOST:PORT, tls://HOST:PORT (tls: ?cert=
 """The destination forms, for error messages."""
 
 KEY_PASSWORD_ENV = "COUNTERRAM_TAK_KEY_PASSWORD"
+NEVER_CONNECTED_FLUSH_S = 1.0
+"""How long the end of a run waits on a destination that never answered (s)."""
 _QUERY = {"tcp": {"protocol"}, "udp": {"protocol"},
           "tls": {"protocol", "cert", "key", "ca", "insecure"}}
 _MAX_DATAGRAM = 65_507
@@ -223,8 +225,11 @@ class Transport:
             return len(self._queue)
 
     def close(self, timeout_s: float = 5.0) -> TransportStats:
-        """Send what is queued (for at most ``timeout_s``, reconnecting if need be), stop the
+        """Send what is queued (for at most ``timeout_s``, reconnecting if need be; at most
+        :data:`NEVER_CONNECTED_FLUSH_S` for a destination that never answered), stop the
         thread, and return the statistics; what is left is counted as unsent."""
+        if self.stats.connects == 0:
+            timeout_s = min(timeout_s, NEVER_CONNECTED_FLUSH_S)
         with self._cond:
             self._closing = True
             self._deadline = time.monotonic() + max(timeout_s, 0.0)
