@@ -491,6 +491,7 @@ class Engine:
             updates=int(rows.n_updates[i]),
             reason=reason,
             update=update,
+            sensors=0 if rows.sensor_mask is None else int(rows.sensor_mask[i]).bit_count(),
         )
 
     def predict(self, t: float, out: TrackerOutput, events: list[Event]) -> list[int]:

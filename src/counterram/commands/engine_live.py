@@ -7,14 +7,15 @@ source), and runs the engine on it with the run driver (:mod:`counterram.driver`
 describes how plots become steps), writing the same event log as a simulated run, flushed
 after every step: a recorded ``plots.jsonl`` of a run replays to the same tracks, warnings and
 engagement decisions. A malformed line is rejected, counted, logged and reported as a
-``PlotRejected`` event at the next step; the engine goes on.
+``PlotRejected`` event at the next step; the engine goes on. ``--tak URL`` sends the events to
+a TAK server or client as Cursor on Target (docs/cot.md).
 """
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -22,6 +23,7 @@ from rich.table import Table
 
 from counterram.commands.out_folder import out_folder_problem
 from counterram.commands.scenario import EXIT_INVALID, _fail
+from counterram.commands.tak import TakOption, cot_sink, print_tak
 from counterram.driver import RunDriver
 from counterram.engine import Engine
 from counterram.scenario import ScenarioError, load_scenario
@@ -64,12 +66,14 @@ def engine_live(
                            "live feed): a plot more than 60 s ahead of it is rejected as "
                            "time_jump.")
     ] = False,
+    tak: TakOption = None,
 ) -> None:
     """Run the engine on a live plot stream and write its events (flushed every step)."""
     problem = out_folder_problem(out_text, force=force)
     if problem:
         _error(problem)
     out = Path(out_text)
+    feed = cot_sink(tak, _error)
     try:
         sc = load_scenario(scenario, runnable=True)
     except ScenarioError as exc:
@@ -82,6 +86,8 @@ def engine_live(
         sinks = make_sinks(["events", *(sink or [])])
     except ValueError as exc:
         _error(f"--sink: {exc}")
+    if feed is not None:
+        sinks.append(feed)
     engine = Engine.from_scenario(sc)
     try:
         record = RunDriver(sinks, out).live(
@@ -105,8 +111,9 @@ def engine_live(
         table.add_row(f"events: {kind}", str(count))
     console.print(table)
     console.print(f"wrote {out / 'events.jsonl'}", highlight=False)
+    print_tak(feed, console)
 
 
-def _error(message: str) -> None:
+def _error(message: str) -> NoReturn:
     Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code=EXIT_INVALID)
