@@ -699,9 +699,9 @@ class Engine:
             mask, inflated = cfg.policy.select(t, g, confirmed)
             rows = np.flatnonzero(mask & g.valid)
             if rows.size:
-                records.extend(
-                    self.warner.update(t, [fresh[k] for k in rows], inflated.take(rows))
-                )
+                records.extend(self.warner.update(
+                    t, [fresh[k] for k in rows], inflated.take(rows), confirmed=confirmed[rows]
+                ))
             else:
                 records.extend(self.warner.advance(t))
         else:
@@ -721,7 +721,7 @@ class Engine:
         """The event of a warner record; ``tentative``: the ids of this step's unconfirmed
         tracks (a warning on one of them is an early warning)."""
         if isinstance(r, wn.AllClear):
-            return AllClear(time_s=r.time_s, zone=r.zone)
+            return AllClear(time_s=r.time_s, zone=r.zone, released=r.released)
         ids = tuple(int(i) for i in r.track_ids)  # type: ignore[call-overload]
         early = not tentative.isdisjoint(ids)
         return WarningIssued(

@@ -207,10 +207,12 @@ class WarningIssued(Event):
 
 @dataclass(frozen=True, slots=True)
 class AllClear(Event):
-    """ALL CLEAR for a zone: its last threat has landed or gone, plus the margin."""
+    """ALL CLEAR for a zone: its last threat has landed or gone, plus the margin, or
+    (``released``) every threat's prediction has left the zone."""
 
     kind: ClassVar[str] = "all_clear"
     zone: str = ""
+    released: bool = False
 
 
 # ----------------------------------------------------------------------------------- engagement
