@@ -258,3 +258,27 @@ def taky(tmp_path: Path) -> Iterator[Taky]:
         yield server
     finally:
         server.kill()
+
+
+# ------------------------------------------------------------------------- ASTERIX
+def asterix_sensors() -> list:
+    """Two sensors for the ASTERIX codec tests: one with Doppler (id 3, 8 m up), one without
+    (id 300: SAC 1, SIC 44)."""
+    from counterram.sensors.plots import SensorInfo
+
+    return [SensorInfo(3, "lcmr-1", (0.0, 0.0, 8.0), 15.0, 5e-3, 5e-3, 1.0),
+            SensorInfo(300, "fcr-1", (500.0, -200.0, 12.0), 5.0, 1e-3, 1e-3, None)]
+
+
+def random_plots(n: int, seed: int = 1, sensor_id: int = 3):
+    """``n`` plots spread over what CAT 048 holds (ranges 50 m–60 km, every azimuth, elevations
+    −3°…80°, radial speeds ±600 m/s), sorted by time."""
+    import numpy as np
+
+    from counterram.sensors.plots import PlotBatch
+
+    rng = np.random.default_rng(seed)
+    return PlotBatch(np.sort(rng.uniform(0.0, 3000.0, n)), np.full(n, sensor_id, dtype=np.int32),
+                     rng.uniform(50.0, 60_000.0, n), rng.uniform(0.0, 2 * np.pi, n),
+                     rng.uniform(-0.05, 1.4, n), rng.uniform(-600.0, 600.0, n),
+                     rng.uniform(0.0, 40.0, n))
