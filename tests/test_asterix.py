@@ -41,6 +41,17 @@ def test_height_and_elevation_invert_each_other() -> None:
     for r, el in ((100.0, -0.05), (2000.0, 0.3), (40_000.0, 1.2), (400_000.0, 0.01)):
         assert elevation_from_height(r, height_from_elevation(r, el)) == pytest.approx(el, abs=1e-9)
     assert math.isnan(elevation_from_height(100.0, 500.0))  # higher than the range reaches
+    # straight up, quantised: a little beyond the range is still the zenith
+    assert elevation_from_height(1000.0, 1003.0, tolerance_m=5.0) == pytest.approx(math.pi / 2)
+
+
+def test_plots_near_the_zenith_round_trip() -> None:
+    sent = random_plots(50)
+    sent = type(sent)(np.linspace(0.0, 10.0, 50), sent.sensor_id, sent.range_m, sent.azimuth_rad,
+                      np.full(50, math.pi / 2 - 1e-4), sent.radial_velocity_mps, sent.snr_db)
+    data, _ = encode_plots(sent, asterix_sensors())
+    got, reader = _decode(data)
+    assert len(got) == 50 and not reader.rejected
 
 
 @pytest.mark.parametrize("offset", [0.0, 86_000.0])  # 86,000: the run crosses UTC midnight

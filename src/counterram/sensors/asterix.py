@@ -92,6 +92,9 @@ MAX_DOPPLER_MPS = 2**9 - 1
 """Largest |radial speed| I048/120 CAL's 10 signed bits hold."""
 MIN_PAM_DB, MAX_PAM_DB = -128.0, 127.0
 DAY_S = 86_400.0
+_QUANTISATION_M = (HEIGHT_LSB_FT * FT_M + RHO_LSB_NM * NM_M) / 2
+"""How far a decoded height can lie beyond what the decoded range reaches (half an LSB of
+each)."""
 EFFECTIVE_EARTH_RADIUS_M = 4 / 3 * 6_371_000.0
 """The 4/3-Earth radius of the height ↔ elevation model (standard atmospheric refraction)."""
 
@@ -121,13 +124,19 @@ def height_from_elevation(range_m: float, elevation_rad: float) -> float:
     return math.sqrt(range_m**2 + re**2 + 2 * range_m * re * math.sin(elevation_rad)) - re
 
 
-def elevation_from_height(range_m: float, height_m: float) -> float:
+def elevation_from_height(range_m: float, height_m: float, tolerance_m: float = 0.0) -> float:
     """The elevation (rad) that puts a target at slant ``range_m`` at ``height_m`` above the
-    sensor, over the 4/3 Earth (the inverse of :func:`height_from_elevation`); NaN when no
-    elevation does (a height beyond the range)."""
+    sensor, over the 4/3 Earth (the inverse of :func:`height_from_elevation`). A height
+    beyond what the range reaches (straight up or down) by at most ``tolerance_m`` (the
+    quantisation of height and range) is taken as ±90°; beyond that, NaN."""
     re = EFFECTIVE_EARTH_RADIUS_M
     s = ((re + height_m) ** 2 - re**2 - range_m**2) / (2 * range_m * re)
-    return math.asin(s) if -1.0 <= s <= 1.0 else math.nan
+    if -1.0 <= s <= 1.0:
+        return math.asin(s)
+    edge = math.copysign(math.pi / 2, s)
+    if abs(height_m - height_from_elevation(range_m, edge)) <= tolerance_m:
+        return edge
+    return math.nan
 
 
 # --------------------------------------------------------------------------------------------
@@ -146,6 +155,11 @@ class AsterixEncoder:
         """Plots not written, by reason (``range``, ``height``, ``sensor``, ``not_finite``)."""
         self.doppler_dropped = 0
         """Plots written without their radial speed (beyond ±511 m/s)."""
+
+    @property
+    def total_skipped(self) -> int:
+        """Plots not written."""
+        return sum(self.skipped.values())
 
     def block(
         self,
@@ -300,7 +314,8 @@ class AsterixDecoder:
         range_m = rho * NM_M
         if range_m <= 0:
             return LineRejection("out_of_range", "I048/040 range 0")
-        elevation = elevation_from_height(range_m, height_ft * FT_M - self.height_m.get(sid, 0.0))
+        elevation = elevation_from_height(range_m, height_ft * FT_M - self.height_m.get(sid, 0.0),
+                                          _QUANTISATION_M)
         if not math.isfinite(elevation):
             return LineRejection("out_of_range", f"I048/110 height {height_ft:g} ft beyond the "
                                                  f"range {rho:g} NM")
