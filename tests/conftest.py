@@ -258,3 +258,63 @@ def taky(tmp_path: Path) -> Iterator[Taky]:
         yield server
     finally:
         server.kill()
+
+
+# ------------------------------------------------------------------------- ASTERIX
+def asterix_sensors() -> list:
+    """Two sensors for the ASTERIX codec tests: one with Doppler (id 3, 8 m up), one without
+    (id 300: SAC 1, SIC 44)."""
+    from counterram.sensors.plots import SensorInfo
+
+    return [SensorInfo(3, "lcmr-1", (0.0, 0.0, 8.0), 15.0, 5e-3, 5e-3, 1.0),
+            SensorInfo(300, "fcr-1", (500.0, -200.0, 12.0), 5.0, 1e-3, 1e-3, None)]
+
+
+def random_plots(n: int, seed: int = 1, sensor_id: int = 3):
+    """``n`` plots spread over what CAT 048 holds (ranges 50 m–60 km, every azimuth, elevations
+    −3°…80°, radial speeds ±600 m/s), sorted by time."""
+    import numpy as np
+
+    from counterram.sensors.plots import PlotBatch
+
+    rng = np.random.default_rng(seed)
+    return PlotBatch(np.sort(rng.uniform(0.0, 3000.0, n)), np.full(n, sensor_id, dtype=np.int32),
+                     rng.uniform(50.0, 60_000.0, n), rng.uniform(0.0, 2 * np.pi, n),
+                     rng.uniform(-0.05, 1.4, n), rng.uniform(-600.0, 600.0, n),
+                     rng.uniform(0.0, 40.0, n))
+
+
+@pytest.fixture(scope="session")
+def plot_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """:func:`two_firings` as a scenario file and its plots written by ``counterram plots``,
+    once as JSON Lines and once as ASTERIX (``scenario``, ``jsonl``, ``ast``)."""
+    from typer.testing import CliRunner
+
+    from counterram.cli import app
+    from counterram.scenario import dump_scenario
+
+    folder = tmp_path_factory.mktemp("plot-files")
+    files = {"scenario": folder / "two-firings.yaml", "jsonl": folder / "plots.jsonl",
+             "ast": folder / "plots.ast"}
+    files["scenario"].write_text(dump_scenario(two_firings()), encoding="utf-8")
+    for kind in ("jsonl", "ast"):
+        result = CliRunner().invoke(app, ["plots", str(files["scenario"]), "--seed", "1",
+                                          "--out", str(files[kind])])
+        assert result.exit_code == 0, result.output
+    return files
+
+
+def engine_events(scenario: Path, plots: str, **options: object) -> tuple[list, object]:
+    """The live engine's events and result on a plot source (a path or URL), the scenario's
+    sensors, latencies and clock given to ASTERIX sources as ``counterram engine`` does."""
+    from counterram.driver import run_live
+    from counterram.engine import Engine
+    from counterram.sources import open_source
+    from counterram.sources.asterix import asterix_options
+
+    sc = load_scenario(str(scenario), runnable=True)
+    source = open_source(plots, **asterix_options(sc), **options)
+    events: list = []
+    result = run_live(Engine.from_scenario(sc), source.lines(),
+                      lambda _t, ev: events.extend(ev))
+    return events, result

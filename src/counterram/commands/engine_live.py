@@ -2,9 +2,10 @@
 
 Why it exists: the engine that the simulator drives is meant to run on real radar plots. This
 command opens the plot source (:mod:`counterram.sources`: a JSON Lines file in the documented
-plot format, docs/plots.md, ``-`` for stdin, ``udp://127.0.0.1:PORT``, or any registered
-source), and runs the engine on it with the run driver (:mod:`counterram.driver`, which
-describes how plots become steps), writing the same event log as a simulated run, flushed
+plot format, docs/plots.md, ``-`` for stdin, ``udp://127.0.0.1:PORT``, an ASTERIX ``.ast``
+file or ``asterix+udp://127.0.0.1:PORT`` (docs/asterix.md), or any registered source), and
+runs the engine on it with the run driver (:mod:`counterram.driver`, which describes how plots
+become steps), writing the same event log as a simulated run, flushed
 after every step: a recorded ``plots.jsonl`` of a run replays to the same tracks, warnings and
 engagement decisions. A malformed line is rejected, counted, logged and reported as a
 ``PlotRejected`` event at the next step; the engine goes on. ``--tak URL`` sends the events to
@@ -29,6 +30,7 @@ from counterram.engine import Engine
 from counterram.scenario import ScenarioError, load_scenario
 from counterram.sinks import make_sinks
 from counterram.sources import SourceError, open_source
+from counterram.sources.asterix import asterix_options
 
 __all__ = ["engine_live"]
 
@@ -40,7 +42,8 @@ def engine_live(
     ],
     plots: Annotated[
         str, typer.Option("--plots", "-p", help="Plot stream: a JSON Lines file, - for stdin, "
-                          "udp://127.0.0.1:PORT, or another registered source.")
+                          "udp://127.0.0.1:PORT, an ASTERIX .ast file, "
+                          "asterix+udp://127.0.0.1:PORT, or another registered source.")
     ],
     out_text: Annotated[
         str, typer.Option("--out", "-o", help="Folder for events.jsonl (created).")
@@ -79,7 +82,8 @@ def engine_live(
     except ScenarioError as exc:
         _fail(exc.problems)
     try:
-        source = open_source(plots, max_idle_s=max_idle_s, max_datagrams=max_datagrams)
+        source = open_source(plots, max_idle_s=max_idle_s, max_datagrams=max_datagrams,
+                             **asterix_options(sc))
     except SourceError as exc:
         _error(str(exc))
     try:
