@@ -178,7 +178,7 @@ class EngineConfig:
     classification_rtol: float = 1e-7
     impact_reflight: ReflightPolicy = field(default_factory=ReflightPolicy)
     origin_tracks_per_step: int = 2
-    classification_tracks_per_step: int = 4
+    classification_tracks_per_step: int = 8
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     warner: wn.WarnerSettings = field(default_factory=wn.WarnerSettings)
     policy: EarlyWarningPolicy = field(default_factory=EarlyWarningPolicy)
