@@ -3,6 +3,7 @@ defined here are used by the ``run`` and ``engine`` commands without any change 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import ClassVar
@@ -121,6 +122,11 @@ def test_a_registered_source_feeds_the_live_engine(simulated, tmp_path) -> None:
     live = [e for e in sink.events if any(f'"kind":"{k}' in e for k in engine_kinds)]
     assert len(sim) > 10
     assert live[: len(sim)] == sim
+    # both streams open with the same header: the site origin, the zones, simulated plots
+    assert sink.events[0] == sim_sink.events[0]
+    header = json.loads(sim_sink.events[0])
+    assert header["kind"] == "header" and header["simulated"] and header["zones"]
+    assert not any('"kind":"header"' in e for e in sink.events[1:])
 
 
 def test_unknown_sources_and_sinks_are_named() -> None:

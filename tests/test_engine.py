@@ -108,6 +108,22 @@ def test_invalid_plots_are_rejected_counted_and_never_raise() -> None:
     engine.step(11.0, PlotBatch.empty())  # and it goes on
 
 
+def test_absurd_magnitudes_are_out_of_range_without_overflow() -> None:
+    """Plots handed to the engine directly get the plot reader's bounds: a range of 1e300 m or
+    a radial velocity of 1e5 m/s is rejected before any arithmetic could overflow."""
+    import warnings
+
+    engine = Engine.from_scenario(small_scenario())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow RuntimeWarning fails the test
+        events = engine.step(10.0, _batch(time_s=[9.8, 9.9, 9.9],
+                                          range_m=[1e300, 3000.0, 2e6],
+                                          radial_velocity_mps=[math.nan, 1e5, math.nan]))
+    rejected = {e.reason: e.count for e in events if isinstance(e, PlotRejected)}
+    assert rejected == {"out_of_range": 3}
+    assert engine.plots_accepted == 0
+
+
 def test_time_must_not_go_backwards() -> None:
     engine = Engine.from_scenario(small_scenario())
     engine.step(5.0)

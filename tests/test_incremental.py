@@ -187,8 +187,7 @@ def test_engine_incremental_impacts_agree_with_full_flights() -> None:
     """The engine with incremental prediction and with a full UT at every prediction, on the
     same plots: every impact announced by both within 0.25 σ of each other and the ellipses'
     major axes within 15 % (the measured p95 on a 100-round salvo: 0.04 σ and 6 %)."""
-    from tests.test_engine import small_scenario
-
+    from conftest import two_firings as small_scenario
     from counterram.sim import simulate
 
     res = simulate(small_scenario(), seed=3)

@@ -115,8 +115,9 @@ BAD_LINES = {
 
 
 def test_reject_reasons_are_the_documented_ones() -> None:
-    # ``malformed`` is the reader's last resort: no known line reaches it (tested below)
-    assert set(BAD_LINES) | {"malformed"} == set(REJECT_REASONS)
+    # ``malformed`` is the reader's last resort: no known line reaches it (tested below);
+    # ``bad_record`` is a binary (ASTERIX) record that does not decode, never a JSON line
+    assert set(BAD_LINES) | {"malformed", "bad_record"} == set(REJECT_REASONS)
     doc = (Path(__file__).parents[1] / "docs" / "plots.md").read_text(encoding="utf-8")
     for reason in REJECT_REASONS:
         assert f"| `{reason}` |" in doc, reason

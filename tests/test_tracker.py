@@ -422,8 +422,7 @@ def test_spatial_screen_never_drops_a_track_the_gate_would_accept(monkeypatch) -
     every track that passes the χ² gate of some plot of a group was in the screened set, and
     the screen leaves tracks out (a search radar's group, clutter all over the sky, keeps most
     tracks; a cued fire-control look keeps only the track it looked at)."""
-    from tests.test_engine import small_scenario
-
+    from conftest import two_firings as small_scenario
     from counterram.engine import Engine
     from counterram.sim import simulate
     from counterram.tracking import update_kernels

@@ -113,6 +113,40 @@ def test_warner_neutralised_track_clears_early_and_lost_track_does_not():
     assert w.warned_zones == ("east",)
 
 
+def test_warner_releases_a_zone_the_prediction_has_left():
+    """Release with hysteresis: a confirmed track whose prediction stays below the release
+    level for the hold is detached (zone cleared at once, ``released``); between the release
+    level and the threshold it stays; a tentative track is never released; coming back warns
+    again."""
+    s = WarnerSettings(threshold=0.01, release_threshold=0.001, release_hold_s=2.0,
+                       all_clear_margin_s=10.0, impact_sigma_k=0.0)
+    w = Warner(ZONES, s)
+    assert [r.zone for r in w.update(0.0, [1], _pred([-200, 0], 150, 60.0))] == ["west", "east"]
+    # the prediction moves well into west: east's mass ~1e-14 (< 0.001), held for 2 s
+    sharp = _pred([-500, 0], 50, 60.0)
+    assert w.update(1.0, [1], sharp) == []
+    assert w.update(2.0, [1], sharp, confirmed=[False]) == []  # tentative: kept
+    assert w.update(2.5, [1], sharp) == []  # below since 2.5 s now (the hold restarted)
+    recs = w.update(4.5, [1], sharp)
+    assert [(type(r), r.zone, r.released) for r in recs] == [(AllClear, "east", True)]
+    assert w.warned_zones == ("west",)
+    # between the release level and the threshold: east is not warned again, west stays
+    mid = _pred([-150, 0], 50, 60.0)  # east's mass Φ(-3) = 0.0013
+    assert 0.001 < ZONES.probabilities(mid.mean_en, mid.cov_en)[0, 1] < 0.01
+    assert w.update(5.0, [1], mid) == []
+    # back across the threshold: a new warning for east
+    recs = w.update(6.0, [1], _pred([-50, 0], 50, 60.0))
+    assert [(type(r), r.zone) for r in recs] == [(WarningIssued, "east")]
+    # with release off (0), nothing is ever released
+    w0 = Warner(ZONES, WarnerSettings(release_threshold=0.0))
+    w0.update(0.0, [1], _pred([-200, 0], 150, 60.0))
+    for t in (1.0, 5.0, 9.0):
+        assert w0.update(t, [1], sharp) == []
+    assert w0.warned_zones == ("west", "east")
+    with pytest.raises(ValueError, match="release_threshold"):
+        WarnerSettings(threshold=0.01, release_threshold=0.02)
+
+
 def test_warner_rejects_time_going_backwards():
     w = Warner(ZONES)
     w.update(5.0, [1], _pred([-500, 0], 50, 30.0))

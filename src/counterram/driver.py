@@ -22,10 +22,16 @@ plots confirm the gap (``time_jump``, :class:`~counterram.sensors.plotio.PlotRea
 header's ``step_s`` outside 1 ms–10 s or a ``start_s`` after the first plot is ignored. A
 malformed line is rejected by the reader, counted, and reported as a
 :class:`~counterram.events.PlotRejected` event at the next step; the engine goes on.
+
+The stream header (:mod:`counterram.stream_header`): the first ``write`` every sink gets starts
+with a :class:`~counterram.events.StreamHeader` (the site origin, the warning zones' outlines,
+the scenario's epoch), timed at the first step, the same in both modes; a live run given no
+scenario has none.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections import Counter
@@ -43,6 +49,7 @@ from counterram.sensors.plotio import Plot, PlotReader
 from counterram.sensors.plots import PlotBatch
 from counterram.sinks.base import RunStart, Sink
 from counterram.sources.base import PlotSource
+from counterram.stream_header import stream_header
 from counterram.world.storage import write_truth
 
 __all__ = ["LiveResult", "RunDriver", "RunRecord", "run_live"]
@@ -78,8 +85,10 @@ class RunDriver:
             self.out.mkdir(parents=True, exist_ok=True)
         record = RunRecord("simulation", self.out, world)
         opened: list[Sink] = []
+        plots_meta: list[dict[str, Any] | None] = []  # until the header is written
 
         def on_start(header: str) -> None:
+            plots_meta.append(_parsed(header))
             start = RunStart("simulation", self.out, world, header)
             for s in self.sinks:
                 s.open(start)
@@ -87,6 +96,8 @@ class RunDriver:
 
         def on_step(now: float, events: list[Event], lines: list[str]) -> None:
             record.plots_received += len(lines)
+            if plots_meta:
+                events = [stream_header(now, world, plots_meta.pop()), *events]
             for s in self.sinks:
                 s.plots(now, lines)
                 s.write(now, events)
@@ -135,8 +146,15 @@ class RunDriver:
         record = RunRecord("live", self.out, scenario, engine)
         start = RunStart("live", self.out, scenario)
         opened: list[Sink] = []
+        plots_meta: list[dict[str, Any] | None] = []  # the stream's header, until written
+
+        def on_header(meta: dict[str, Any] | None) -> None:
+            if scenario is not None:
+                plots_meta.append(meta)
 
         def emit(now: float, events: list[Event]) -> None:
+            if plots_meta:
+                events = [stream_header(now, scenario, plots_meta.pop()), *events]
             if keep_events:
                 record.events.extend(events)
             for s in self.sinks:
@@ -149,7 +167,7 @@ class RunDriver:
                 opened.append(s)
             record.live = run_live(engine, lines, emit, step_s=step_s, drain_s=drain_s,
                                    time_tolerance_s=time_tolerance_s, max_jump_s=max_jump_s,
-                                   wall_clock=wall_clock)
+                                   wall_clock=wall_clock, on_header=on_header)
             record.plots_received = record.live.plots_accepted
         finally:
             for s in opened:
@@ -184,11 +202,13 @@ def run_live(
     time_tolerance_s: float = 2.0,
     max_jump_s: float = 60.0,
     wall_clock: Callable[[], float] | None = None,
+    on_header: Callable[[dict[str, Any] | None], None] | None = None,
 ) -> LiveResult:
     """Step ``engine`` on a stream of plot lines (module docstring); ``on_events(now, events)``
     after every step. ``step_s`` overrides the header's and the engine's step; ``max_jump_s``
     and ``wall_clock`` are the plot reader's (:class:`~counterram.sensors.plotio.PlotReader`:
-    with a wall clock, a live feed cannot run ahead of real time)."""
+    with a wall clock, a live feed cannot run ahead of real time). ``on_header(header)`` once,
+    before the first step, with the stream's header as read by then (None without one)."""
     reader = PlotReader(lines, engine.sensors, time_tolerance_s=time_tolerance_s,
                         max_jump_s=max_jump_s, add_sensors=False, wall_clock=wall_clock)
     result = LiveResult()
@@ -232,6 +252,8 @@ def run_live(
             grid["step"] = step
             k = round(start / step) + 1
             last_t = start
+            if on_header is not None:
+                on_header(reader.header)
         while plot.time_s > k * grid["step"]:
             since = k * grid["step"] - last_t
             if not buffer and since > drain_s and (_idle(engine) or since > _GAP_LIMIT * drain_s):
@@ -253,6 +275,15 @@ def run_live(
             k += 1
     result.rejected = reader.rejected + engine.rejected
     return result
+
+
+def _parsed(header: str) -> dict[str, Any] | None:
+    """A plot header line as a dict (None when it is not a JSON object)."""
+    try:
+        value = json.loads(header)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _positive(value: object) -> float | None:

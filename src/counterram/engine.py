@@ -13,8 +13,9 @@ gives the same events. (``time.perf_counter`` measures each stage's latency for
 stages of :mod:`counterram.stages` in order (``EngineConfig.stages``; a stage is added or replaced
 by registering it and naming it there), each timed under its own name; the default ones:
 
-1. **Screen** the plots: a plot with a non-finite field, an unknown sensor, a range ≤ 0 or an
-   elevation beyond ±90°, one reported after ``now`` (not yet received) or measured more than the
+1. **Screen** the plots: a plot with a non-finite field, an unknown sensor, a range ≤ 0 or
+   beyond the plot reader's 1,000 km, a radial speed beyond its 10 km/s, an elevation beyond
+   ±90°, one reported after ``now`` (not yet received) or measured more than the
    tracker's late tolerance before its clock is rejected and counted (one
    :class:`~counterram.events.PlotRejected` per reason and step); nothing raises.
 2. **Track** (:class:`~counterram.tracking.tracker.Tracker`): confirmations and deletions become
@@ -115,6 +116,7 @@ from counterram.prediction.incremental import IncrementalPredictor, ReflightPoli
 from counterram.prediction.origin import origin_sigma_flights
 from counterram.prediction.tables import GroundPredictionTable, PathTable
 from counterram.scenario.resolved import resolve
+from counterram.sensors.plotio import MAX_RADIAL_VELOCITY_MPS, MAX_RANGE_M
 from counterram.sensors.plots import PlotBatch, SensorInfo
 from counterram.sensors.roster import Cues, SensorRoster
 from counterram.stages import DEFAULT_STAGES, StepPicture, make_stages
@@ -176,7 +178,7 @@ class EngineConfig:
     classification_rtol: float = 1e-7
     impact_reflight: ReflightPolicy = field(default_factory=ReflightPolicy)
     origin_tracks_per_step: int = 2
-    classification_tracks_per_step: int = 4
+    classification_tracks_per_step: int = 8
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     warner: wn.WarnerSettings = field(default_factory=wn.WarnerSettings)
     policy: EarlyWarningPolicy = field(default_factory=EarlyWarningPolicy)
@@ -417,7 +419,12 @@ class Engine:
         known = np.isin(np.asarray(plots.sensor_id, dtype=np.int64), self._sensor_ids)
         reason[(reason == "") & ~known] = "unknown_sensor"
         with np.errstate(invalid="ignore"):
-            bad = (plots.range_m <= 0) | (np.abs(plots.elevation_rad) > 0.5 * np.pi)
+            # the plot reader's bounds, for plots handed to the engine directly
+            bad = (
+                (plots.range_m <= 0) | (plots.range_m > MAX_RANGE_M)
+                | (np.abs(plots.elevation_rad) > 0.5 * np.pi)
+                | (np.abs(plots.radial_velocity_mps) > MAX_RADIAL_VELOCITY_MPS)
+            )
             future = (plots.report_time_s > t) | (plots.time_s > t)  # type: ignore[operator]
             late = plots.time_s < self.tracker.time_s - self.config.tracker.late_tolerance_s
         reason[(reason == "") & bad] = "out_of_range"
@@ -469,9 +476,11 @@ class Engine:
     def _track_event(
         self, t: float, tid: int, rows: TrackerOutput, i: int, status: str, *,
         reason: str = "", update: bool = False, x: np.ndarray | None = None,
+        sigma: float | None = None,
     ) -> TrackEvent:
         state = rows.x[i] if x is None else x
-        sigma = float(np.sqrt(max(np.linalg.eigvalsh(rows.P[i, :3, :3])[-1], 0.0)))
+        if sigma is None:
+            sigma = float(np.sqrt(max(np.linalg.eigvalsh(rows.P[i, :3, :3])[-1], 0.0)))
         return TrackEvent(
             time_s=t,
             track_id=tid,
@@ -482,6 +491,7 @@ class Engine:
             updates=int(rows.n_updates[i]),
             reason=reason,
             update=update,
+            sensors=0 if rows.sensor_mask is None else int(rows.sensor_mask[i]).bit_count(),
         )
 
     def predict(self, t: float, out: TrackerOutput, events: list[Event]) -> list[int]:
@@ -689,9 +699,9 @@ class Engine:
             mask, inflated = cfg.policy.select(t, g, confirmed)
             rows = np.flatnonzero(mask & g.valid)
             if rows.size:
-                records.extend(
-                    self.warner.update(t, [fresh[k] for k in rows], inflated.take(rows))
-                )
+                records.extend(self.warner.update(
+                    t, [fresh[k] for k in rows], inflated.take(rows), confirmed=confirmed[rows]
+                ))
             else:
                 records.extend(self.warner.advance(t))
         else:
@@ -711,7 +721,7 @@ class Engine:
         """The event of a warner record; ``tentative``: the ids of this step's unconfirmed
         tracks (a warning on one of them is an early warning)."""
         if isinstance(r, wn.AllClear):
-            return AllClear(time_s=r.time_s, zone=r.zone)
+            return AllClear(time_s=r.time_s, zone=r.zone, released=r.released)
         ids = tuple(int(i) for i in r.track_ids)  # type: ignore[call-overload]
         early = not tentative.isdisjoint(ids)
         return WarningIssued(
@@ -785,9 +795,12 @@ class Engine:
         if due.size == 0:
             return
         now_x = self.tracker.motion.transition(out.x[due], t - out.state_time_s[due])
+        # the largest position σ of every due track in one batched eigen-decomposition
+        sigma = np.sqrt(np.maximum(np.linalg.eigvalsh(out.P[due, :3, :3])[:, -1], 0.0)).tolist()
         for k, i in enumerate(due.tolist()):
             events.append(self._track_event(
-                t, int(out.track_id[i]), out, i, "confirmed", update=True, x=now_x[k]
+                t, int(out.track_id[i]), out, i, "confirmed", update=True, x=now_x[k],
+                sigma=sigma[k],
             ))
         reported[due] = t
 

@@ -67,6 +67,39 @@ class Event:
         return json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False)
 
 
+# ------------------------------------------------------------------------------------ the stream
+@dataclass(frozen=True, slots=True)
+class ZoneOutline:
+    """A warning zone's outline in the site frame: its vertices (east, north, m, the closing
+    vertex not repeated), and for a circle its centre and radius (NaN for a polygon)."""
+
+    name: str
+    vertices_en: tuple[tuple[float, float], ...] = ()
+    center_en: tuple[float, float] = (0.0, 0.0)
+    radius_m: float = math.nan
+
+
+@dataclass(frozen=True, slots=True)
+class StreamHeader(Event):
+    """The first event of a run's stream (written by the run driver with the first step's
+    events): what a consumer needs to place the stream's site-frame positions on the Earth and
+    to draw its warning zones, without the scenario file. The same in a simulated run and in
+    the live engine fed that run's plots, so it never names the mode or the wall clock:
+    ``epoch_utc`` is the scenario's ``epoch`` (UTC of scenario time 0) and empty when the
+    scenario sets none; ``simulated`` says that the plots were drawn by a simulation (the plot
+    stream's header carries a seed)."""
+
+    kind: ClassVar[str] = "header"
+    scenario: str = ""
+    latitude_deg: float = math.nan
+    longitude_deg: float = math.nan
+    altitude_m: float = 0.0
+    frame: str = "site"
+    epoch_utc: str = ""
+    simulated: bool = False
+    zones: tuple[ZoneOutline, ...] = ()
+
+
 # ------------------------------------------------------------------------------ truth (simulation)
 @dataclass(frozen=True, slots=True)
 class RoundLaunched(Event):
@@ -109,6 +142,9 @@ class TrackEvent(Event):
     updates: int = 0
     reason: str = ""
     update: bool = False
+    sensors: int = 0
+    """How many radars' plots the track has used (0: not known, as in logs written before the
+    field existed); two or more make it a fused track."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,10 +207,12 @@ class WarningIssued(Event):
 
 @dataclass(frozen=True, slots=True)
 class AllClear(Event):
-    """ALL CLEAR for a zone: its last threat has landed or gone, plus the margin."""
+    """ALL CLEAR for a zone: its last threat has landed or gone, plus the margin, or
+    (``released``) every threat's prediction has left the zone."""
 
     kind: ClassVar[str] = "all_clear"
     zone: str = ""
+    released: bool = False
 
 
 # ----------------------------------------------------------------------------------- engagement
@@ -252,6 +290,7 @@ class SensorHealth(Event):
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
+        StreamHeader,
         RoundLaunched,
         RoundImpacted,
         TrackEvent,
@@ -279,12 +318,28 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     values = {k: v for k, v in data.items() if k in names}
     if "ellipse" in values and isinstance(values["ellipse"], dict):
         values["ellipse"] = Ellipse(**values["ellipse"])
+    if cls is StreamHeader and isinstance(values.get("zones"), list):
+        values["zones"] = tuple(_zone_from_dict(z) for z in values["zones"])
     for k, v in list(values.items()):
+        if k == "zones" and cls is StreamHeader:
+            continue
         if isinstance(v, list):
             values[k] = tuple(tuple(x) if isinstance(x, list) else x for x in v)
         elif v is None and k != "ellipse":
             values[k] = math.nan
     return cls(**values)
+
+
+def _zone_from_dict(data: Any) -> ZoneOutline:
+    if not isinstance(data, dict):
+        raise ValueError(f"a header zone is a mapping, got {data!r:.80}")
+    radius = data.get("radius_m")
+    return ZoneOutline(
+        name=str(data.get("name", "")),
+        vertices_en=tuple(tuple(map(float, v)) for v in data.get("vertices_en") or ()),
+        center_en=tuple(map(float, data.get("center_en") or (0.0, 0.0))),  # type: ignore[arg-type]
+        radius_m=math.nan if radius is None else float(radius),
+    )
 
 
 __all__ = [
@@ -302,7 +357,9 @@ __all__ = [
     "RoundImpacted",
     "RoundLaunched",
     "SensorHealth",
+    "StreamHeader",
     "TrackEvent",
     "WarningIssued",
+    "ZoneOutline",
     "event_from_dict",
 ]

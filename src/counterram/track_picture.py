@@ -173,4 +173,5 @@ def _take(out: TrackerOutput, rows: np.ndarray) -> TrackerOutput:
         plot_track_id=out.plot_track_id,
         events=out.events,
         counters=out.counters,
+        sensor_mask=None if out.sensor_mask is None else out.sensor_mask[rows],
     )

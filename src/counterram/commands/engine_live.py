@@ -2,19 +2,21 @@
 
 Why it exists: the engine that the simulator drives is meant to run on real radar plots. This
 command opens the plot source (:mod:`counterram.sources`: a JSON Lines file in the documented
-plot format, docs/plots.md, ``-`` for stdin, ``udp://127.0.0.1:PORT``, or any registered
-source), and runs the engine on it with the run driver (:mod:`counterram.driver`, which
-describes how plots become steps), writing the same event log as a simulated run, flushed
+plot format, docs/plots.md, ``-`` for stdin, ``udp://127.0.0.1:PORT``, an ASTERIX ``.ast``
+file or ``asterix+udp://127.0.0.1:PORT`` (docs/asterix.md), or any registered source), and
+runs the engine on it with the run driver (:mod:`counterram.driver`, which describes how plots
+become steps), writing the same event log as a simulated run, flushed
 after every step: a recorded ``plots.jsonl`` of a run replays to the same tracks, warnings and
 engagement decisions. A malformed line is rejected, counted, logged and reported as a
-``PlotRejected`` event at the next step; the engine goes on.
+``PlotRejected`` event at the next step; the engine goes on. ``--tak URL`` sends the events to
+a TAK server or client as Cursor on Target (docs/cot.md).
 """
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -22,11 +24,13 @@ from rich.table import Table
 
 from counterram.commands.out_folder import out_folder_problem
 from counterram.commands.scenario import EXIT_INVALID, _fail
+from counterram.commands.tak import TakOption, cot_sink, print_tak
 from counterram.driver import RunDriver
 from counterram.engine import Engine
 from counterram.scenario import ScenarioError, load_scenario
 from counterram.sinks import make_sinks
 from counterram.sources import SourceError, open_source
+from counterram.sources.asterix import asterix_options
 
 __all__ = ["engine_live"]
 
@@ -38,7 +42,8 @@ def engine_live(
     ],
     plots: Annotated[
         str, typer.Option("--plots", "-p", help="Plot stream: a JSON Lines file, - for stdin, "
-                          "udp://127.0.0.1:PORT, or another registered source.")
+                          "udp://127.0.0.1:PORT, an ASTERIX .ast file, "
+                          "asterix+udp://127.0.0.1:PORT, or another registered source.")
     ],
     out_text: Annotated[
         str, typer.Option("--out", "-o", help="Folder for events.jsonl (created).")
@@ -64,6 +69,7 @@ def engine_live(
                            "live feed): a plot more than 60 s ahead of it is rejected as "
                            "time_jump.")
     ] = False,
+    tak: TakOption = None,
     serve: Annotated[
         bool, typer.Option("--serve", help="Show the engine live in the web view (docs/web.md); "
                            "the page stays up after the stream ends, until Ctrl-C.")
@@ -80,18 +86,22 @@ def engine_live(
     if problem:
         _error(problem)
     out = Path(out_text)
+    feed = cot_sink(tak, _error)
     try:
         sc = load_scenario(scenario, runnable=True)
     except ScenarioError as exc:
         _fail(exc.problems)
     try:
-        source = open_source(plots, max_idle_s=max_idle_s, max_datagrams=max_datagrams)
+        source = open_source(plots, max_idle_s=max_idle_s, max_datagrams=max_datagrams,
+                             **asterix_options(sc))
     except SourceError as exc:
         _error(str(exc))
     try:
         sinks = make_sinks(["events", *(sink or [])])
     except ValueError as exc:
         _error(f"--sink: {exc}")
+    if feed is not None:
+        sinks.append(feed)
     engine = Engine.from_scenario(sc)
     web = None
     if serve:
@@ -122,6 +132,7 @@ def engine_live(
         table.add_row(f"events: {kind}", str(count))
     console.print(table)
     console.print(f"wrote {out / 'events.jsonl'}", highlight=False)
+    print_tak(feed, console)
     _linger(web)
 
 
@@ -132,6 +143,6 @@ def _linger(web: Any) -> None:
         web.wait()
 
 
-def _error(message: str) -> None:
+def _error(message: str) -> NoReturn:
     Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code=EXIT_INVALID)

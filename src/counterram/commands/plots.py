@@ -21,8 +21,9 @@ from rich.text import Text
 
 from counterram.commands.out_folder import out_file_problem
 from counterram.scenario import ScenarioError, load_scenario
+from counterram.sensors.asterix import ASTERIX_SUFFIX, AsterixEncoder, encode_plots, tod_offset
 from counterram.sensors.plotio import write_plots
-from counterram.sensors.plots import FALSE_ALARM_ID
+from counterram.sensors.plots import FALSE_ALARM_ID, PlotBatch, SensorInfo
 from counterram.sensors.radar import merge_scans, radars_from_scenario, simulate_plots
 from counterram.sensors.visibility import Visibility, visibility
 
@@ -68,9 +69,20 @@ def visibility_table(vis: Visibility, title: str = "First detection per round") 
     return table
 
 
+def _asterix(batch: PlotBatch, infos: list[SensorInfo],
+             epoch: str | None) -> tuple[bytes, AsterixEncoder]:
+    """The plots as CAT 048 data blocks; a sensor id beyond SAC/SIC's 16 bits is an error."""
+    try:
+        return encode_plots(batch, infos, tod_offset_s=tod_offset(epoch))
+    except ValueError as exc:
+        _fail([f"--out: cannot write ASTERIX: {exc}"])
+        raise
+
+
 def plots(
     scenario: Annotated[str, typer.Argument(help="A built-in scenario name or a scenario file.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="JSON Lines file to write.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="File to write: JSON Lines, or "
+                                      "ASTERIX CAT 048 when it ends in .ast.")],
     seed: Annotated[
         int | None, typer.Option(help="Root seed (default: the scenario's seed).", min=0)
     ] = None,
@@ -104,11 +116,17 @@ def plots(
     radars = radars_from_scenario(sc)
     scans = simulate_plots(truth, sc, seed=seed, truth_cues=truth_cues)
     batch, labels = merge_scans(scans)
+    infos = [r.info for r in radars]
     try:
-        n = write_plots(
-            out, batch, [r.info for r in radars], None if no_truth else labels,
-            scenario=sc.name, seed=sc.seed if seed is None else seed,
-        )
+        if out.suffix.lower() == ASTERIX_SUFFIX:
+            data, encoder = _asterix(batch, infos, sc.epoch)
+            out.write_bytes(data)
+            n = len(batch) - encoder.total_skipped
+        else:
+            n = write_plots(
+                out, batch, infos, None if no_truth else labels,
+                scenario=sc.name, seed=sc.seed if seed is None else seed,
+            )
     except OSError as exc:
         _fail([f"--out: cannot write {str(out)!r}: {exc.strerror or exc}"])
     vis = visibility(truth, batch, labels, radars)

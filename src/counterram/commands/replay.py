@@ -1,23 +1,31 @@
-"""The ``replay`` command: an event log printed back as a readable timeline.
+"""The ``replay`` command: an event log printed back as a readable timeline, or sent again.
 
 A few lines over :func:`counterram.sinks.jsonl.iter_event_dicts`: one row per event (time, kind,
 what happened in words), optionally only some kinds (``--kind``, repeatable) or a time span.
 Truth events (simulation only) are marked so that they are not mistaken for engine output.
+``--tak URL`` sends the events shown to a TAK server or client as Cursor on Target (the log's
+stream header is always passed on: it places the positions); ``--speed X`` paces the replay
+(1 = real time, 2 = twice as fast, 0 = as fast as possible), printing each row as it comes.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from counterram.commands.scenario import EXIT_INVALID
-from counterram.events import EVENT_TYPES
+from counterram.commands.tak import TakOption, cot_sink, print_tak
+from counterram.events import EVENT_TYPES, event_from_dict
+from counterram.run_record import RunRecord
+from counterram.sinks.base import RunStart
+from counterram.sinks.cot import CotSink
 from counterram.sinks.jsonl import EventLogError, iter_event_dicts
 
 __all__ = ["describe", "replay"]
@@ -26,7 +34,7 @@ _STYLE = {
     "launch": "dim", "impact": "red", "outcome": "magenta", "track": "cyan",
     "impact_prediction": "blue", "origin_estimate": "blue", "warning": "bold yellow",
     "all_clear": "green", "engagement": "bold magenta", "gun_status": "dim magenta",
-    "plot_rejected": "red",
+    "plot_rejected": "red", "header": "dim", "sensor_health": "red",
 }
 
 
@@ -59,6 +67,12 @@ def _fields(e: Mapping[str, Any]) -> str:
 
 def _describe(e: Mapping[str, Any]) -> str:
     k = e.get("kind")
+    if k == "header":
+        epoch = f", time 0 = {e['epoch_utc']}" if e.get("epoch_utc") else ""
+        sim = ", simulated plots" if e.get("simulated") else ""
+        return (f"{e.get('scenario') or '?'}: origin {_n(e.get('latitude_deg'), '.6f')}, "
+                f"{_n(e.get('longitude_deg'), '.6f')}, {_n(e.get('altitude_m'))} m; "
+                f"{len(e.get('zones') or ())} warning zones{epoch}{sim}")
     if k == "launch":
         return f"round {e['round_id']} ({e['munition']}) launched from {_en(e['launch_enu'])}"
     if k == "impact":
@@ -116,38 +130,97 @@ def replay(
     no_truth: Annotated[
         bool, typer.Option("--no-truth", help="Leave out truth events (what really flew).")
     ] = False,
+    tak: TakOption = None,
+    speed: Annotated[
+        float, typer.Option(help="Pace the replay: 1 = real time, 2 = twice as fast, "
+                            "0 = as fast as possible.", min=0.0, max=1e6)
+    ] = 0.0,
 ) -> None:
-    """Print a run's event log as a timeline."""
+    """Print a run's event log as a timeline (and send it to TAK with --tak)."""
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+    def fail(message: str) -> NoReturn:
+        err.print(f"[bold red]error:[/] {message}")
+        raise typer.Exit(code=EXIT_INVALID)
+
     kinds = set(kind or ())
     unknown = sorted(kinds - EVENT_TYPES.keys())
     if unknown:
-        err.print(f"[bold red]error:[/] --kind: unknown kind(s) {', '.join(unknown)}; "
-                  f"allowed: {', '.join(sorted(EVENT_TYPES))}")
-        raise typer.Exit(code=EXIT_INVALID)
+        fail(f"--kind: unknown kind(s) {', '.join(unknown)}; "
+             f"allowed: {', '.join(sorted(EVENT_TYPES))}")
     if not log.is_file():
-        err.print(f"[bold red]error:[/] no such event log {str(log)!r}")
-        raise typer.Exit(code=EXIT_INVALID)
+        fail(f"no such event log {str(log)!r}")
+    if not math.isfinite(speed):
+        fail(f"--speed must be a finite number ≥ 0, got {speed}")
+    feed = cot_sink(tak, fail)
+    out = Console()
+    streaming = speed > 0
     table = Table(title=str(log))
     table.add_column("t, s", justify="right")
     table.add_column("kind")
     table.add_column("what")
+    pace = _Pace(speed)
     shown = 0
+    if feed is not None:
+        feed.open(RunStart("replay", None, None))
     try:
         for e in iter_event_dicts(log):
             t = e.get("time_s")
-            if kinds and e["kind"] not in kinds:
+            is_header = e["kind"] == "header"
+            if kinds and e["kind"] not in kinds and not (is_header and feed is not None):
                 continue
             if no_truth and e.get("truth"):
                 continue
-            if isinstance(t, int | float) and ((start is not None and t < start)
-                                               or (end is not None and t > end)):
+            if isinstance(t, int | float) and not is_header and (
+                    (start is not None and t < start) or (end is not None and t > end)):
                 continue
+            pace.wait(t)
+            if feed is not None:
+                _send(feed, e)
+            if kinds and e["kind"] not in kinds:
+                continue  # the header, passed on for the positions but not asked for
             label = e["kind"] + (" (truth)" if e.get("truth") else "")
-            table.add_row(_n(t, ".2f"), label, describe(e), style=_STYLE.get(e["kind"], ""))
+            row = (_n(t, ".2f"), label, describe(e))
+            if streaming:
+                out.print(f"{row[0]:>9}  {row[1]:<18} {row[2]}", highlight=False,
+                          style=_STYLE.get(e["kind"], ""))
+            else:
+                table.add_row(*row, style=_STYLE.get(e["kind"], ""))
             shown += 1
     except EventLogError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(code=EXIT_INVALID) from None
-    Console().print(table)
-    Console().print(f"{shown} events", highlight=False)
+        fail(str(exc))
+    finally:
+        if feed is not None:
+            feed.close(RunRecord("replay", None, None))
+    if not streaming:
+        out.print(table)
+    out.print(f"{shown} events", highlight=False)
+    print_tak(feed, out)
+
+
+class _Pace:
+    """Sleeps so that event times run ``speed`` times as fast as the wall clock (0: never)."""
+
+    def __init__(self, speed: float) -> None:
+        self.speed = speed
+        self.first: float | None = None
+        self.wall0 = 0.0
+
+    def wait(self, t: Any) -> None:
+        if self.speed <= 0 or not isinstance(t, int | float) or not math.isfinite(t):
+            return
+        if self.first is None:
+            self.first, self.wall0 = float(t), time.monotonic()
+            return
+        delay = self.wall0 + (float(t) - self.first) / self.speed - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+
+def _send(feed: CotSink, e: Mapping[str, Any]) -> None:
+    """One event of the log to the CoT sink (a line that is not a valid event is skipped)."""
+    try:
+        event = event_from_dict(dict(e))
+    except (TypeError, ValueError):
+        return
+    feed.write(event.time_s, [event])

@@ -4,7 +4,8 @@ A thin layer over the run driver (:class:`counterram.driver.RunDriver`) with the
 sinks (:mod:`counterram.sinks.files`). The output folder gets ``events.jsonl`` (written and
 flushed step by step), ``plots.jsonl`` (the plots the engine received, replayable with
 ``counterram engine``), ``truth.parquet``, ``summary.json`` and, when the report module is
-installed, ``report.html``. A bad scenario ends
+installed, ``report.html``. ``--tak URL`` also sends the run to a TAK server or client as
+Cursor on Target (:mod:`counterram.commands.tak`, docs/cot.md). A bad scenario ends
 with every problem printed (``FILE:LINE: FIELD: message``) and exit code 2, never a traceback.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -21,14 +22,15 @@ from rich.table import Table
 
 from counterram.commands.out_folder import out_folder_problem
 from counterram.commands.scenario import EXIT_INVALID, _fail
+from counterram.commands.tak import TakOption, cot_sink, print_tak
 from counterram.driver import RunDriver
 from counterram.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario
-from counterram.sinks import make_sinks, sink_names
+from counterram.sinks import Sink, make_sinks, sink_names
 
 __all__ = ["run", "run_to_folder"]
 
 
-def _bad_input(message: str) -> None:
+def _bad_input(message: str) -> NoReturn:
     Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code=EXIT_INVALID)
 
@@ -41,14 +43,17 @@ def run_to_folder(
     progress: Any | None = None,
     report: bool = True,
     sinks: Sequence[str] = (),
+    extra_sinks: Sequence[Sink] = (),
 ) -> dict[str, Any]:
     """Simulate ``scenario`` and write the run's files into ``out``; returns the summary.
 
     ``progress(time_s, expected_end_s)`` is called after each step. ``sinks`` names further
-    registered sinks (:mod:`counterram.sinks`) to feed.
+    registered sinks (:mod:`counterram.sinks`) to feed, ``extra_sinks`` are sinks already made
+    (a CoT feed); both are closed before the summary is written, so they can add to it.
     """
-    names = ["events", "plots", *(["report"] if report else []), *sinks, "summary"]
-    record = RunDriver(make_sinks(names), out).simulate(scenario, seed, progress)
+    names = ["events", "plots", *(["report"] if report else []), *sinks]
+    made = [*make_sinks(names), *extra_sinks, *make_sinks(["summary"])]
+    record = RunDriver(made, out).simulate(scenario, seed, progress)
     assert record.summary is not None
     return record.summary
 
@@ -74,6 +79,7 @@ def run(
         bool, typer.Option("--force", help="Write into --out even if it already holds files "
                            "(a previous run's files are replaced).")
     ] = False,
+    tak: TakOption = None,
 ) -> None:
     """Simulate a scenario end to end (radars, engine, guns) and write events, plots, truth,
     summary and report."""
@@ -90,9 +96,11 @@ def run(
     unknown = [name for name in sink or [] if name not in sink_names()]
     if unknown:
         _bad_input(f"--sink: unknown sink {unknown[0]!r}; known sinks: {', '.join(sink_names())}")
+    feed = cot_sink(tak, _bad_input)
+    extra = [feed] if feed is not None else []
     try:
         if quiet:
-            summary = run_to_folder(sc, out, seed=seed, sinks=sink or ())
+            summary = run_to_folder(sc, out, seed=seed, sinks=sink or (), extra_sinks=extra)
         else:
             with Progress(
                 TextColumn("[bold]{task.description}"), BarColumn(),
@@ -105,11 +113,14 @@ def run(
                     bar.update(task, completed=t, total=max(end, t))
 
                 summary = run_to_folder(sc, out, seed=seed, progress=progress,
-                                        sinks=sink or ())
+                                        sinks=sink or (), extra_sinks=extra)
     except OSError as exc:
         _bad_input(f"--out: cannot write into {str(out)!r}: {exc.strerror or exc}")
+    except ValueError as exc:  # a registered sink that cannot be made (--sink cot unset)
+        _bad_input(f"--sink: {exc}")
     if not quiet:
         print_summary(summary, out)
+        print_tak(feed)
 
 
 def _fmt(value: Any) -> str:

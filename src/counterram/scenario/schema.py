@@ -10,6 +10,7 @@ documents the format for editors and other tools.
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import math
 from typing import Literal
@@ -22,6 +23,7 @@ from counterram.scenario.geometry import Area, Circle, Position, StrictModel, re
 
 __all__ = [
     "ASSET_KINDS",
+    "EPOCH_FORMS",
     "MAX_DESCRIPTION_CHARS",
     "AtmosphereSpec",
     "DefendedAsset",
@@ -32,6 +34,8 @@ __all__ = [
     "WarningZone",
     "WindLayer",
     "WindSpec",
+    "epoch_seconds",
+    "normalise_epoch",
 ]
 
 AssetKind = Literal[
@@ -222,6 +226,12 @@ class Scenario(StrictModel):
     description: str = Field(default="", max_length=MAX_DESCRIPTION_CHARS)
     seed: int = Field(default=0, ge=0, lt=2**128,
                       description="Root seed of every random draw (below 2¹²⁸)")
+    epoch: str | None = Field(
+        default=None,
+        description="UTC time of scenario time 0 (ISO 8601 with its zone, e.g. "
+                    "2024-05-01T12:00:00Z); omitted = the wall clock when a run starts "
+                    "(Cursor on Target times, docs/cot.md)",
+    )
     origin: Origin
     duration_s: float = Field(gt=0.0, le=86_400.0, description="Simulated time span, s")
     atmosphere: AtmosphereSpec = AtmosphereSpec()
@@ -232,7 +242,43 @@ class Scenario(StrictModel):
     effectors: tuple[EffectorSpec, ...] = ()
     threats: tuple[ThreatSpec, ...] = ()
 
+    @field_validator("epoch")
+    @classmethod
+    def _epoch_utc(cls, epoch: str | None) -> str | None:
+        return None if epoch is None else normalise_epoch(epoch)
+
     @property
     def total_rounds(self) -> int:
         """Rounds fired over the whole scenario."""
         return sum(t.total_rounds for t in self.threats)
+
+
+EPOCH_FORMS = ("an ISO 8601 time with its zone, e.g. 2024-05-01T12:00:00Z or "
+               "2024-05-01T15:00:00+03:00")
+
+
+def normalise_epoch(text: str) -> str:
+    """An ISO 8601 time with a zone (``Z`` or ``±HH:MM``) as UTC text ``YYYY-MM-DDTHH:MM:SS[.f]Z``;
+    a time without a zone is refused (which zone would it be?), and so is one before 1970."""
+    try:
+        when = datetime.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise PydanticCustomError("epoch", "not an ISO 8601 time", {"allowed": EPOCH_FORMS}) \
+            from None
+    if len(text.strip()) <= 10:
+        raise PydanticCustomError("epoch", "a date without a time of day",
+                                  {"allowed": EPOCH_FORMS})
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise PydanticCustomError("epoch", "the time has no zone (add Z for UTC)",
+                                  {"allowed": EPOCH_FORMS})
+    when = when.astimezone(datetime.UTC)
+    if when.year < 1970:
+        raise PydanticCustomError("epoch", "before 1970", {"allowed": EPOCH_FORMS})
+    text = when.replace(tzinfo=None).isoformat()
+    return text + "Z"
+
+
+def epoch_seconds(epoch: str) -> float:
+    """Seconds since 1970 (UTC) of a normalised epoch (:func:`normalise_epoch`)."""
+    when = datetime.datetime.fromisoformat(epoch.removesuffix("Z")).replace(tzinfo=datetime.UTC)
+    return when.timestamp()

@@ -39,6 +39,7 @@ __all__ = [
     "FORMAT",
     "REJECT_REASONS",
     "VERSION",
+    "LineRejection",
     "Plot",
     "PlotReader",
     "header_line",
@@ -64,6 +65,7 @@ REJECT_REASONS = (
     "duplicate",
     "bad_header",
     "sensor_redefined",
+    "bad_record",
     "malformed",
 )
 """Why a line can be rejected (the keys of :attr:`PlotReader.rejected`)."""
@@ -169,6 +171,16 @@ def write_plots(
 # --------------------------------------------------------------------------------------------
 # Reading
 # --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LineRejection:
+    """What a source yields in place of a line it could not turn into one (a binary record
+    that does not decode, :mod:`counterram.sensors.asterix`): the reader counts it under
+    ``reason`` (one of :data:`REJECT_REASONS`) like a rejected line."""
+
+    reason: str
+    detail: str
+
+
 @dataclass(frozen=True)
 class Plot:
     """One accepted plot, in SI units and radians (azimuth in [0, 2π))."""
@@ -586,6 +598,9 @@ class PlotReader:
         yield from self._finish()
 
     def _read_line(self, line: Any) -> list[Plot]:
+        if isinstance(line, LineRejection):
+            reason = line.reason if line.reason in REJECT_REASONS else "malformed"
+            raise _Rejected(reason, line.detail)
         if isinstance(line, bytes | bytearray):
             line = line.decode("utf-8", errors="replace")
         if not isinstance(line, str):

@@ -9,7 +9,9 @@ map: a new one is one :class:`Sink` subclass and one :func:`register_sink` call;
 Every method has a do-nothing default, so a sink overrides only what it uses:
 :meth:`Sink.open` once before the first step, :meth:`Sink.plots` with the plot lines the engine
 is given at each step (simulation: the lines it generated; live: none), :meth:`Sink.write` with
-the step's events, :meth:`Sink.close` once with the run's record.
+the step's events (the first write starts with the stream's header,
+:class:`~counterram.events.StreamHeader`: the site origin and the warning zones), :meth:`Sink.close`
+once with the run's record.
 """
 
 from __future__ import annotations

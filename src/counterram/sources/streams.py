@@ -1,4 +1,5 @@
-"""The built-in plot sources: a JSON Lines file, stdin, and UDP datagrams on 127.0.0.1.
+"""The built-in plot sources: a JSON Lines file, stdin, and UDP datagrams on 127.0.0.1 (a file
+named ``*.ast`` is read as ASTERIX, :mod:`counterram.sources.asterix`).
 
 UDP: one JSON line (or several, newline-separated) per datagram, received on the loopback
 address only; the stream ends after ``max_idle_s`` seconds without a datagram or after
@@ -16,7 +17,8 @@ from typing import Any
 
 from counterram.sources.base import SourceError, register_source
 
-__all__ = ["LOCALHOST", "FileSource", "StdinSource", "UdpSource", "parse_udp_url", "udp_lines"]
+__all__ = ["LOCALHOST", "FileSource", "StdinSource", "UdpSource", "parse_udp_url", "udp_datagrams",
+           "udp_lines"]
 
 LOCALHOST = "127.0.0.1"
 
@@ -76,14 +78,14 @@ def parse_udp_url(url: str) -> int:
     return int(port)
 
 
-def udp_lines(
+def udp_datagrams(
     port: int,
     *,
     max_idle_s: float = 5.0,
     max_datagrams: int | None = None,
     ready: Callable[[int], None] | None = None,
-) -> Iterator[str]:
-    """Lines received as UDP datagrams on 127.0.0.1:``port`` (0: any free port, reported to
+) -> Iterator[bytes]:
+    """UDP datagrams received on 127.0.0.1:``port`` (0: any free port, reported to
     ``ready(port)`` once bound); ends after ``max_idle_s`` without a datagram or after
     ``max_datagrams``."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -99,16 +101,33 @@ def udp_lines(
             except TimeoutError:
                 return
             count += 1
-            yield from data.decode("utf-8", errors="replace").splitlines()
+            yield data
     finally:
         sock.close()
 
 
-def _file(spec: str, _options: dict[str, Any]) -> FileSource:
+def udp_lines(
+    port: int,
+    *,
+    max_idle_s: float = 5.0,
+    max_datagrams: int | None = None,
+    ready: Callable[[int], None] | None = None,
+) -> Iterator[str]:
+    """Lines received as UDP datagrams on 127.0.0.1:``port`` (:func:`udp_datagrams`)."""
+    for data in udp_datagrams(port, max_idle_s=max_idle_s, max_datagrams=max_datagrams,
+                              ready=ready):
+        yield from data.decode("utf-8", errors="replace").splitlines()
+
+
+def _file(spec: str, options: dict[str, Any]) -> Any:
     path = Path(spec)
     if not path.is_file():
-        raise SourceError(f"--plots: no such file {spec!r} (a JSON Lines file, - or "
-                          f"udp://{LOCALHOST}:PORT)")
+        raise SourceError(f"--plots: no such file {spec!r} (a JSON Lines file, an ASTERIX "
+                          f".ast file, - or udp://{LOCALHOST}:PORT)")
+    if path.suffix.lower() == ".ast":  # ASTERIX: counterram.sources.asterix
+        from counterram.sources.asterix import AsterixFileSource, decoder_from_options
+
+        return AsterixFileSource(path, decoder_from_options(options))
     return FileSource(path)
 
 

@@ -243,6 +243,8 @@ class TrackerOutput:
     plot_track_id: np.ndarray
     events: tuple[TrackEvent, ...]
     counters: Mapping[str, int]
+    sensor_mask: np.ndarray | None = None
+    """(N,) a bit per sensor-table row whose plots updated the track (None: not given)."""
 
     def __len__(self) -> int:
         return int(self.track_id.shape[0])
@@ -638,4 +640,5 @@ class Tracker:
             plot_track_id=self._plot_track,
             events=tuple(self._events),
             counters=dict(self.counters),
+            sensor_mask=tab.sensor_mask.copy(),
         )

@@ -11,9 +11,17 @@ Rules (per zone z, per track i, with p_iz the Gaussian mass of track i's predict
   probability and the earliest predicted impact time;
 * **update**: while z is warned, a new track crossing the threshold, or a change of the zone's
   earliest predicted impact time by more than ``update_tolerance_s`` → :class:`WarningUpdated`.
-  A track that has once crossed the threshold stays attached to the zone even if its
-  probability falls later. The warning is not withdrawn on a change of prediction: a shelter
-  order that flickers costs more trust than one held a few seconds longer;
+  A track that has once crossed the threshold stays attached to the zone while its
+  probability falls, unless it is released;
+* **release**: a *confirmed* track whose p_iz stays below ``release_threshold`` for
+  ``release_hold_s`` is detached from z: its prediction has left the zone. A zone left with no
+  threat is cleared at once (:class:`AllClear` with ``released``); one with others left is
+  updated. The hysteresis (issue at ``threshold``, release only a factor of ten below it and
+  only after the hold) keeps a shelter order from flickering; a track that comes back above
+  ``threshold`` warns again. Tentative tracks are never released: their early predictions are
+  the least certain. ``release_threshold`` 0, the default, turns the rule off: releasing
+  cuts needless shelter by four fifths but turns one long warning held over a raid into one
+  alarm per round (docs/warning.md measures both), a choice for the site;
 * **all clear**: when the time passes every attached threat's clearance time → :class:`AllClear`.
   A threat's clearance time is its last predicted impact time + ``impact_sigma_k`` σ_t +
   ``all_clear_margin_s``. If its track ends because the threat was neutralised, it is
@@ -74,11 +82,13 @@ class WarningUpdated:
 
 @dataclass(frozen=True)
 class AllClear:
-    """The zone's warning ends; ``issued_time_s`` is when it began."""
+    """The zone's warning ends; ``issued_time_s`` is when it began; ``released``: it ends
+    because every threat's prediction left the zone, not because they have passed."""
 
     time_s: float
     zone: str
     issued_time_s: float
+    released: bool = False
 
 
 WarningRecord = WarningIssued | WarningUpdated | AllClear
@@ -92,10 +102,22 @@ class WarnerSettings:
     all_clear_margin_s: float = 10.0
     impact_sigma_k: float = 2.0
     update_tolerance_s: float = 1.0
+    release_threshold: float = 0.0
+    release_hold_s: float = 2.0
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold < 1.0:
             raise ValueError(f"WarnerSettings.threshold must be in (0, 1); got {self.threshold!r}")
+        if not 0.0 <= self.release_threshold < self.threshold:
+            raise ValueError(
+                "WarnerSettings.release_threshold must be in [0, threshold) (0: never release); "
+                f"got {self.release_threshold!r} with threshold {self.threshold!r}"
+            )
+        if not (np.isfinite(self.release_hold_s) and self.release_hold_s >= 0):
+            raise ValueError(
+                f"WarnerSettings.release_hold_s must be a finite number >= 0; "
+                f"got {self.release_hold_s!r}"
+            )
         if self.all_clear_margin_s < 0 or self.impact_sigma_k < 0 or self.update_tolerance_s < 0:
             raise ValueError(
                 "WarnerSettings: all_clear_margin_s, impact_sigma_k and update_tolerance_s "
@@ -108,6 +130,7 @@ class _Threat:
     probability: float
     impact_time_s: float
     clear_time_s: float
+    below_since_s: float = np.inf  # since when a confirmed track is below the release level
 
 
 @dataclass
@@ -158,11 +181,13 @@ class Warner:
         track_ids: Sequence[Hashable],
         impact: GroundPrediction,
         probabilities: ArrayLike | None = None,
+        confirmed: ArrayLike | None = None,
     ) -> list[WarningRecord]:
         """Process one step's impact predictions of tracks ``track_ids`` (N).
 
         ``probabilities`` (N, Z) may be given if already computed; else they come from the
-        zones and the predictions.
+        zones and the predictions. ``confirmed`` (N,): which tracks may be released (None:
+        all).
         """
         t = self._check_time(time_s)
         n = len(track_ids)
@@ -177,6 +202,10 @@ class Warner:
         if p.shape != (n, len(self.zones)):
             raise ValueError(f"probabilities must be (N, Z) = ({n}, {len(self.zones)})")
         valid = np.isfinite(impact.time_s)
+        releasable = (
+            np.ones(n, dtype=bool) if confirmed is None
+            else np.asarray(confirmed, dtype=bool).reshape(n)
+        )
         clear = impact.time_s + s.impact_sigma_k * impact.time_sigma_s + s.all_clear_margin_s
         records: list[WarningRecord] = []
         for j, name in enumerate(self.zones.names):
@@ -190,13 +219,25 @@ class Warner:
                 zone.threats[track_ids[i]] = _Threat(
                     float(p[i, j]), float(impact.time_s[i]), float(clear[i])
                 )
-            if zone is not None:  # refresh attached threats that fell below the threshold
-                for i in np.flatnonzero(valid & (p[:, j] < s.threshold)):
-                    th = zone.threats.get(track_ids[i])
-                    if th is not None:
-                        th.probability = float(p[i, j])
-                        th.impact_time_s = float(impact.time_s[i])
-                        th.clear_time_s = float(clear[i])
+            # refresh attached threats that fell below the threshold; release those that stay
+            # below the release level
+            for i in np.flatnonzero(valid & (p[:, j] < s.threshold)):
+                th = zone.threats.get(track_ids[i])
+                if th is None:
+                    continue
+                th.probability = float(p[i, j])
+                th.impact_time_s = float(impact.time_s[i])
+                th.clear_time_s = float(clear[i])
+                if releasable[i] and p[i, j] < s.release_threshold:
+                    th.below_since_s = min(th.below_since_s, t)
+                    if t - th.below_since_s >= s.release_hold_s - 1e-9:
+                        del zone.threats[track_ids[i]]
+                else:
+                    th.below_since_s = np.inf
+            if not zone.threats:
+                records.append(AllClear(t, name, zone.issued_time_s, released=True))
+                del self._active[name]
+                continue
             records.extend(self._report(t, name, zone))
         records.extend(self.advance(t))
         return records
@@ -211,7 +252,7 @@ class Warner:
         if not zone.reported_ids:
             zone.reported_ids, zone.reported_impact_s = ids, earliest
             return [WarningIssued(t, name, ids, prob, earliest)]
-        changed_ids = set(ids) - set(zone.reported_ids)
+        changed_ids = set(ids) != set(zone.reported_ids)  # joined, or released
         moved = abs(earliest - zone.reported_impact_s) > self.settings.update_tolerance_s
         if changed_ids or moved:
             zone.reported_ids, zone.reported_impact_s = ids, earliest
