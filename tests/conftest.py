@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -386,3 +387,32 @@ def small_run_log(small_run: SimulationResult, tmp_path_factory: pytest.TempPath
     with EventLogWriter(path) as log:
         log.write(small_run.events)
     return path
+
+
+# ------------------------------------------------------------------------- live UDP feeds
+LIVE_SEED = 1
+
+
+@pytest.fixture(scope="session")
+def live_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """:func:`two_firings` cut to 100 s (every round has landed by 90 s) as a scenario file,
+    its plots as JSON Lines (seed :data:`LIVE_SEED`), and the file-fed engine's events on them
+    (``scenario``, ``jsonl``, ``events``): what a live feed of the same plots must reproduce."""
+    from typer.testing import CliRunner
+
+    from counterram.cli import app
+    from counterram.scenario import dump_scenario
+
+    folder = tmp_path_factory.mktemp("live-files")
+    scenario, jsonl = folder / "two-firings-100s.yaml", folder / "plots.jsonl"
+    scenario.write_text(dump_scenario(two_firings().model_copy(update={"duration_s": 100.0})),
+                        encoding="utf-8")
+    result = CliRunner().invoke(app, ["plots", str(scenario), "--seed", str(LIVE_SEED),
+                                      "--out", str(jsonl)])
+    assert result.exit_code == 0, result.output
+    events, _ = engine_events(scenario, str(jsonl))
+    return {"scenario": scenario, "jsonl": jsonl, "events": events}
+
+
+COUNTERRAM = (sys.executable, "-m", "counterram.cli")
+"""The ``counterram`` command of this interpreter, for child processes."""

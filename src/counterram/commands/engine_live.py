@@ -14,7 +14,9 @@ a TAK server or client as Cursor on Target (docs/cot.md).
 
 from __future__ import annotations
 
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -55,6 +57,11 @@ def engine_live(
     max_datagrams: Annotated[
         int | None, typer.Option(help="UDP: stop after this many datagrams.", min=1)
     ] = None,
+    wait_first_s: Annotated[
+        float | None, typer.Option(help="UDP: wait this long for the first datagram (a "
+                                   "receiver started before its sender; default: "
+                                   "--max-idle-s).", min=0.01)
+    ] = None,
     sink: Annotated[
         list[str] | None, typer.Option("--sink", help="A further registered sink to feed "
                                        "(repeatable; events.jsonl is always written).")
@@ -93,6 +100,7 @@ def engine_live(
         _fail(exc.problems)
     try:
         source = open_source(plots, max_idle_s=max_idle_s, max_datagrams=max_datagrams,
+                             first_wait_s=wait_first_s, ready=_listening(plots),
                              **asterix_options(sc))
     except SourceError as exc:
         _error(str(exc))
@@ -141,6 +149,17 @@ def _linger(web: Any) -> None:
     if web is not None:
         print("the plot stream has ended; the web view stays up until Ctrl-C", flush=True)
         web.wait()
+
+
+def _listening(plots: str) -> Callable[[int], None]:
+    """A UDP source's ``ready``: one line on stderr once the socket is bound, so that an
+    operator (or a script starting the sender) knows plots sent from now on are received."""
+    scheme = plots.split("://", 1)[0]
+
+    def ready(port: int) -> None:
+        print(f"listening on {scheme}://127.0.0.1:{port}", file=sys.stderr, flush=True)
+
+    return ready
 
 
 def _error(message: str) -> NoReturn:

@@ -20,7 +20,7 @@ from typing import Any
 from counterram.sensors.asterix import AsterixDecoder
 from counterram.sensors.plotio import LineRejection
 from counterram.sources.base import SourceError, register_source
-from counterram.sources.streams import LOCALHOST, parse_udp_url, udp_datagrams
+from counterram.sources.streams import LOCALHOST, first_wait, parse_udp_url, udp_datagrams
 
 __all__ = ["AsterixFileSource", "AsterixUdpSource", "asterix_options", "decoder_from_options"]
 
@@ -69,6 +69,7 @@ class AsterixUdpSource:
     max_idle_s: float = 5.0
     max_datagrams: int | None = None
     ready: Callable[[int], None] | None = None
+    first_wait_s: float | None = None
     datagrams: int = 0
     """Datagrams received so far."""
 
@@ -77,7 +78,8 @@ class AsterixUdpSource:
 
     def lines(self) -> Iterator[str | LineRejection]:  # type: ignore[override]
         for data in udp_datagrams(self.port, max_idle_s=self.max_idle_s,
-                                  max_datagrams=self.max_datagrams, ready=self.ready):
+                                  max_datagrams=self.max_datagrams, ready=self.ready,
+                                  first_wait_s=self.first_wait_s):
             self.datagrams += 1
             yield from self.decoder.lines(data)
 
@@ -90,7 +92,7 @@ def _udp(spec: str, options: dict[str, Any]) -> AsterixUdpSource:
     return AsterixUdpSource(port, decoder_from_options(options),
                             max_idle_s=float(options.get("max_idle_s", 5.0)),
                             max_datagrams=options.get("max_datagrams"),
-                            ready=options.get("ready"))
+                            ready=options.get("ready"), first_wait_s=first_wait(options))
 
 
 register_source(SCHEME, _udp)

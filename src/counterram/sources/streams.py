@@ -2,12 +2,15 @@
 named ``*.ast`` is read as ASTERIX, :mod:`counterram.sources.asterix`).
 
 UDP: one JSON line (or several, newline-separated) per datagram, received on the loopback
-address only; the stream ends after ``max_idle_s`` seconds without a datagram or after
-``max_datagrams``.
+address only; the stream ends after ``max_idle_s`` seconds without a datagram (before the first
+one: after ``first_wait_s``, by default the same) or after ``max_datagrams``. The socket asks
+for a 4 MiB receive buffer (best effort: the kernel caps it at ``net.core.rmem_max``) so that
+datagrams arriving while the engine steps wait for it instead of being lost.
 """
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import sys
 from collections.abc import Callable, Iterator
@@ -17,10 +20,13 @@ from typing import Any
 
 from counterram.sources.base import SourceError, register_source
 
-__all__ = ["LOCALHOST", "FileSource", "StdinSource", "UdpSource", "parse_udp_url", "udp_datagrams",
-           "udp_lines"]
+__all__ = ["LOCALHOST", "RECEIVE_BUFFER_BYTES", "FileSource", "StdinSource", "UdpSource",
+           "first_wait", "parse_udp_url", "udp_datagrams", "udp_lines"]
 
 LOCALHOST = "127.0.0.1"
+
+RECEIVE_BUFFER_BYTES = 4 << 20
+"""SO_RCVBUF asked for: a few thousand plot datagrams, seconds of a feed at 10× speed."""
 
 
 @dataclass(frozen=True)
@@ -56,13 +62,15 @@ class UdpSource:
     max_idle_s: float = 5.0
     max_datagrams: int | None = None
     ready: Callable[[int], None] | None = None
+    first_wait_s: float | None = None
 
     def describe(self) -> str:
         return f"udp://{LOCALHOST}:{self.port}"
 
     def lines(self) -> Iterator[str]:
         return udp_lines(self.port, max_idle_s=self.max_idle_s,
-                         max_datagrams=self.max_datagrams, ready=self.ready)
+                         max_datagrams=self.max_datagrams, ready=self.ready,
+                         first_wait_s=self.first_wait_s)
 
 
 def parse_udp_url(url: str) -> int:
@@ -84,14 +92,17 @@ def udp_datagrams(
     max_idle_s: float = 5.0,
     max_datagrams: int | None = None,
     ready: Callable[[int], None] | None = None,
+    first_wait_s: float | None = None,
 ) -> Iterator[bytes]:
     """UDP datagrams received on 127.0.0.1:``port`` (0: any free port, reported to
-    ``ready(port)`` once bound); ends after ``max_idle_s`` without a datagram or after
-    ``max_datagrams``."""
+    ``ready(port)`` once bound); ends after ``max_idle_s`` without a datagram (``first_wait_s``
+    before the first one: a receiver started before its sender), or after ``max_datagrams``."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
+        with contextlib.suppress(OSError):  # best effort (module docstring)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
         sock.bind((LOCALHOST, port))
-        sock.settimeout(max_idle_s)
+        sock.settimeout(max_idle_s if first_wait_s is None else first_wait_s)
         if ready is not None:
             ready(sock.getsockname()[1])
         count = 0
@@ -100,6 +111,8 @@ def udp_datagrams(
                 data = sock.recv(65535)
             except TimeoutError:
                 return
+            if count == 0:
+                sock.settimeout(max_idle_s)
             count += 1
             yield data
     finally:
@@ -112,10 +125,11 @@ def udp_lines(
     max_idle_s: float = 5.0,
     max_datagrams: int | None = None,
     ready: Callable[[int], None] | None = None,
+    first_wait_s: float | None = None,
 ) -> Iterator[str]:
     """Lines received as UDP datagrams on 127.0.0.1:``port`` (:func:`udp_datagrams`)."""
     for data in udp_datagrams(port, max_idle_s=max_idle_s, max_datagrams=max_datagrams,
-                              ready=ready):
+                              ready=ready, first_wait_s=first_wait_s):
         yield from data.decode("utf-8", errors="replace").splitlines()
 
 
@@ -131,9 +145,16 @@ def _file(spec: str, options: dict[str, Any]) -> Any:
     return FileSource(path)
 
 
+def first_wait(options: dict[str, Any]) -> float | None:
+    """The ``first_wait_s`` option as a float (None: as ``max_idle_s``)."""
+    value = options.get("first_wait_s")
+    return None if value is None else float(value)
+
+
 def _udp(spec: str, options: dict[str, Any]) -> UdpSource:
     return UdpSource(parse_udp_url(spec), max_idle_s=float(options.get("max_idle_s", 5.0)),
-                     max_datagrams=options.get("max_datagrams"), ready=options.get("ready"))
+                     max_datagrams=options.get("max_datagrams"), ready=options.get("ready"),
+                     first_wait_s=first_wait(options))
 
 
 register_source("file", _file)

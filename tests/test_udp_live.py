@@ -1,0 +1,132 @@
+"""Two processes on loopback: ``counterram plots --send`` feeds a scenario's plots as UDP
+datagrams at 10× real time, ``counterram engine --plots …udp://127.0.0.1:PORT`` tracks and warns
+on them, and its events match the file-fed engine's in content; with 10 % of the datagrams
+dropped it keeps running and still warns every zone and every in-zone round."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from conftest import COUNTERRAM, LIVE_SEED, free_port, time_limit
+from counterram.sources.udp_sender import drop_mask
+
+SPEED = 10.0
+STEP_S = 0.5  # the engine's step: a plot a step late moves an event by one step
+
+
+def _live(live_files: dict, out: Path, fmt: str, *extra: str) -> tuple[list[dict], str, str]:
+    """Start the engine on UDP, wait for its socket, run the sender, and return the engine's
+    events (events.jsonl) and both processes' stdout."""
+    port = free_port(socket.SOCK_DGRAM)
+    scheme = "asterix+udp" if fmt == "asterix" else "udp"
+    engine = subprocess.Popen([
+        *COUNTERRAM, "engine", "--scenario", str(live_files["scenario"]), "--plots",
+        f"{scheme}://127.0.0.1:{port}", "--out", str(out), "--max-idle-s", "3",
+        "--wait-first-s", "90"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert engine.stderr is not None
+        seen = []
+        with time_limit(120):  # "listening on …" once bound; an error or a hang fails here
+            while not (seen and seen[-1].startswith("listening on")):
+                seen.append(engine.stderr.readline())
+                assert seen[-1], "".join(seen) + str(engine.wait())
+        sender = subprocess.run(
+            [*COUNTERRAM, "plots", str(live_files["scenario"]), "--seed",
+             str(LIVE_SEED), "--send", f"udp://127.0.0.1:{port}", "--format", fmt,
+             "--speed", str(SPEED), *extra],
+            capture_output=True, text=True, timeout=120)
+        assert sender.returncode == 0, sender.stdout + sender.stderr
+        stdout, stderr = engine.communicate(timeout=120)
+    finally:
+        if engine.poll() is None:
+            engine.kill()
+            engine.wait()
+    assert engine.returncode == 0, stderr
+    events = [json.loads(x) for x in (out / "events.jsonl").read_text().splitlines()]
+    return events, stdout, sender.stdout
+
+
+def _get(e: object, key: str) -> object:
+    return e[key] if isinstance(e, dict) else getattr(e, key)
+
+
+def _content(events: list) -> dict:
+    confirmed = {_get(e, "track_id") for e in events
+                 if _get(e, "kind") == "track" and _get(e, "status") == "confirmed"}
+    return {
+        "confirmed": len(confirmed),
+        "warnings": Counter(_get(e, "zone") for e in events
+                            if _get(e, "kind") == "warning" and not _get(e, "update")),
+        "all_clear": Counter(_get(e, "zone") for e in events if _get(e, "kind") == "all_clear"),
+    }
+
+
+def _first(events: list, kind: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for e in events:
+        if _get(e, "kind") == kind:
+            out.setdefault(str(_get(e, "zone")), float(_get(e, "time_s")))  # type: ignore[arg-type]
+    return out
+
+
+def _warned_in_time(events: list, scenario: Path) -> tuple[int, int]:
+    """(rounds landing in zones, of them warned before impact): the run summary's figures for
+    the truth of the sent plots."""
+    from counterram.scenario import load_scenario
+    from counterram.summary import compute_summary
+    from counterram.world import build_truth
+
+    sc = load_scenario(str(scenario), runnable=True)
+    summary = compute_summary(events, build_truth(sc, seed=LIVE_SEED), sc)
+    return summary["rounds_in_zones"], summary["rounds_warned_in_time"]
+
+
+def test_asterix_feed_at_10x_matches_the_file_fed_engine(live_files, tmp_path) -> None:
+    start = time.monotonic()
+    events, stdout, sent = _live(live_files, tmp_path / "live", "asterix")
+    ref = live_files["events"]
+    assert "dropped 0" in sent and "refused" not in sent, sent
+    n_sent = int(sent.split("sent ")[1].split()[0])
+    assert f"plots accepted │ {n_sent}" in " ".join(stdout.split()), stdout  # none lost
+    assert not [e for e in events if e["kind"] == "plot_rejected"]
+    assert _content(events) == _content(ref)
+    for kind in ("warning", "all_clear"):
+        got, want = _first(events, kind), _first(ref, kind)
+        assert got.keys() == want.keys()
+        for zone, t in want.items():  # stream time: 1/128 s quantisation, a step at most
+            assert abs(got[zone] - t) <= STEP_S, (kind, zone, got[zone], t)
+    in_zones, warned = _warned_in_time(events, live_files["scenario"])
+    assert in_zones > 0 and warned == in_zones == _warned_in_time(ref, live_files["scenario"])[0]
+    print(f"live asterix at {SPEED:g}x: {time.monotonic() - start:.1f} s; sender: {sent.strip()}")
+
+
+def _received_per_round(jsonl: Path, fraction: float) -> Counter[int]:
+    """Plots per round that survive the sender's drops: the file's plots in send order (report
+    time, then time) with the same seeded mask."""
+    plots = [json.loads(x) for x in jsonl.read_text().splitlines()[1:]]
+    order = np.lexsort(([p["t"] for p in plots], [p.get("report_t", p["t"]) for p in plots]))
+    keep = ~drop_mask(len(plots), fraction, LIVE_SEED)
+    return Counter(plots[i]["truth_round_id"] for i, k in zip(order, keep, strict=True) if k)
+
+
+def test_jsonl_feed_with_10_percent_dropped_still_warns(live_files, tmp_path) -> None:
+    start = time.monotonic()
+    events, stdout, sent = _live(live_files, tmp_path / "lossy", "jsonl", "--drop", "0.1")
+    n_dropped = int(sent.split("dropped ")[1].split(",")[0])
+    assert 40 < n_dropped < 160, sent  # about 10 % of ~800 plots
+    assert "plots accepted" in stdout and not [e for e in events if e["kind"] == "plot_rejected"]
+    received = _received_per_round(live_files["jsonl"], 0.1)
+    assert all(received[r] >= 4 for r in received if r >= 0)  # every round still seen enough
+    ref = live_files["events"]
+    assert _content(events)["warnings"].keys() == _content(ref)["warnings"].keys()
+    assert _content(events)["all_clear"].keys() == _content(ref)["all_clear"].keys()
+    in_zones, warned = _warned_in_time(events, live_files["scenario"])
+    assert in_zones > 0 and warned == in_zones
+    print(f"live jsonl, 10 % dropped: {time.monotonic() - start:.1f} s; sender: {sent.strip()}")
