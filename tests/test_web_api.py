@@ -199,6 +199,19 @@ def test_serve_cli_bad_input_is_one_line_exit_2(tmp_path):
     assert "Traceback" not in r.output
 
 
+def test_a_replay_finds_its_scenario_in_the_header_or_the_summary(tmp_path):
+    from counterram.commands.serve import replay_scenario
+
+    log = tmp_path / "events.jsonl"
+    log.write_text(json.dumps({"schema_version": 1, "kind": "header", "time_s": 0.5,
+                               "scenario": "fob-mortar"}) + "\n" + json.dumps(EVENTS[0]) + "\n")
+    assert replay_scenario(log, None) == "fob-mortar"
+    assert replay_scenario(log, "my-site.yaml") == "my-site.yaml"
+    log.write_text(json.dumps(EVENTS[0]) + "\n")
+    (tmp_path / "summary.json").write_text(json.dumps({"scenario": "grad-salvo"}))
+    assert replay_scenario(log, None) == "grad-salvo"
+
+
 def test_a_host_beyond_loopback_is_warned_of(small_run_log):
     with serve_process(["serve", "--replay", str(small_run_log), "baghdad-embassy",
                         "--host", "0.0.0.0", "--port", "0", "--paused"]) as served:

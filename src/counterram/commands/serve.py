@@ -84,19 +84,34 @@ def start_live_view(scenario: Any, engine: Any, *, host: str = DEFAULT_HOST,
     return view, server
 
 
-def _replay_scenario(log: Path, scenario: str | None) -> str:
-    """The scenario of a replay: as given, else the one named in summary.json beside the log."""
+def _named_in_log(log: Path) -> str | None:
+    """The scenario named by the log's ``header`` event (its first line), if any."""
+    try:
+        with log.open(encoding="utf-8") as fp:
+            first = json.loads(fp.readline() or "{}")
+    except (OSError, ValueError):
+        return None
+    if isinstance(first, dict) and first.get("kind") == "header":
+        name = first.get("scenario")
+        return name if isinstance(name, str) else None
+    return None
+
+
+def replay_scenario(log: Path, scenario: str | None) -> str:
+    """The scenario of a replay: as given, else a built-in one named by the log's header
+    event, else by summary.json beside the log; else a one-line error."""
     if scenario is not None:
         return scenario
     summary = log.parent / "summary.json"
     try:
-        name = json.loads(summary.read_text(encoding="utf-8")).get("scenario")
+        named = json.loads(summary.read_text(encoding="utf-8")).get("scenario")
     except (OSError, ValueError, AttributeError):
-        name = None
-    if isinstance(name, str) and name in builtin_names():
-        return name
+        named = None
+    for name in (_named_in_log(log), named):
+        if isinstance(name, str) and name in builtin_names():
+            return name
     _error(f"--replay: name the run's scenario (a built-in name or the scenario file): "
-           f"{summary} {'does not name a built-in one' if name else 'is missing or unreadable'}")
+           f"neither the log's header nor {summary} names a built-in one")
     raise AssertionError  # unreachable: _error exits
 
 
@@ -113,7 +128,8 @@ def serve(
     scenario: Annotated[
         str | None, typer.Argument(help="Scenario to simulate (built-in name or file; default "
                                    f"{DEFAULT_SCENARIO}); with --replay, the run's scenario "
-                                   "(default: the one named in summary.json beside the log).")
+                                   "(default: the built-in one named by the log's header or "
+                                   "summary.json).")
     ] = None,
     replay: Annotated[
         Path | None, typer.Option("--replay", help="Play back this events.jsonl instead of "
@@ -149,7 +165,7 @@ def serve(
         _error(f"--replay: no such event log {str(replay)!r}")
     name = scenario or DEFAULT_SCENARIO
     if replay is not None:
-        name = _replay_scenario(replay, scenario)
+        name = replay_scenario(replay, scenario)
     try:
         sc = load_scenario(name, runnable=replay is None)
     except ScenarioError as exc:

@@ -407,6 +407,7 @@
         `round ${e.round_id}`;
       case "plot_rejected": return `${e.count} plots rejected: ${e.reason}`;
       case "sensor_health": return `${e.sensor} ${e.status}`;
+      case "header": return `stream of ${e.scenario || "?"}`;
       default: return e.kind;
     }
   }
