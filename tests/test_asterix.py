@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from conftest import asterix_sensors, random_plots
 from counterram.sensors.asterix import (
-    CAT048,
     DOPPLER_LSB_MPS,
     FT_M,
     HEIGHT_LSB_FT,
@@ -22,6 +21,7 @@ from counterram.sensors.asterix import (
     TOD_LSB_S,
     AsterixDecoder,
     AsterixEncoder,
+    cat048,
     elevation_from_height,
     encode_plots,
     height_from_elevation,
@@ -140,8 +140,8 @@ def test_truncated_block_loses_that_plot_only() -> None:
 
 
 def test_record_without_a_needed_item_is_missing_field() -> None:
-    rec = CAT048.cv_record.create({"010": (("SAC", 0), ("SIC", 3)), "140": (5.0, "s")})
-    got, reader = _decode(bytes(CAT048.create([rec]).unparse().to_bytes()))
+    rec = cat048().cv_record.create({"010": (("SAC", 0), ("SIC", 3)), "140": (5.0, "s")})
+    got, reader = _decode(bytes(cat048().create([rec]).unparse().to_bytes()))
     assert len(got) == 0 and reader.rejected == {"missing_field": 1}
 
 

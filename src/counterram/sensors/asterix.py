@@ -39,14 +39,12 @@ Doppler would mislead the tracker; no Doppler only weakens it); SNR saturates. T
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
-
-from asterix.base import Bits  # type: ignore[import-untyped]
-from asterix.generated import Cat_048_1_32  # type: ignore[import-untyped]
 
 from counterram.sensors.plotio import LineRejection
 from counterram.sensors.plots import PlotBatch, SensorInfo
@@ -63,6 +61,7 @@ __all__ = [
     "TOD_LSB_S",
     "AsterixDecoder",
     "AsterixEncoder",
+    "cat048",
     "elevation_from_height",
     "encode_plots",
     "height_from_elevation",
@@ -74,8 +73,16 @@ __all__ = [
 
 ASTERIX_SUFFIX = ".ast"
 """File name ending of an ASTERIX plot file (data blocks back to back, no other framing)."""
-CAT048 = Cat_048_1_32
-"""The CAT 048 edition written and read (1.32)."""
+
+
+@functools.cache
+def cat048() -> Any:
+    """The CAT 048 edition written and read (libasterix's 1.32). Imported on first use: the
+    library's generated module takes ~1 s to import, which every ``counterram`` command would
+    otherwise pay at start-up."""
+    from asterix.generated import Cat_048_1_32  # type: ignore[import-untyped]
+
+    return Cat_048_1_32
 
 NM_M = 1852.0
 FT_M = 0.3048
@@ -209,8 +216,9 @@ class AsterixEncoder:
                 items["120"] = {"CAL": (("D", 0), 0, ("CAL", (radial_velocity_mps, "m/s")))}
             else:
                 self.doppler_dropped += 1
-        record = CAT048.cv_record.create(items)
-        return bytes(CAT048.create([record]).unparse().to_bytes())
+        cat = cat048()
+        record = cat.cv_record.create(items)
+        return bytes(cat.create([record]).unparse().to_bytes())
 
     def blocks(self, plots: PlotBatch) -> Iterator[bytes]:
         """One data block per plot of ``plots`` that can be written, in the batch's order."""
@@ -284,8 +292,10 @@ class AsterixDecoder:
         if cat != 48:
             yield LineRejection("bad_record", f"ASTERIX category {cat} (only 048 is read)")
             return
+        from asterix.base import Bits  # type: ignore[import-untyped]
+
         try:
-            records = CAT048.cv_uap.parse(Bits.from_bytes(block[3:]))
+            records = cat048().cv_uap.parse(Bits.from_bytes(block[3:]))
         except Exception as exc:  # a library fault on hostile bytes must not stop the stream
             yield LineRejection("bad_record", f"CAT 048 block: {type(exc).__name__}: {exc}")
             return
