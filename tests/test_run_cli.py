@@ -74,6 +74,12 @@ def test_summary_has_every_key_with_sane_values(default_run: Path) -> None:
     assert s["poi_cep_m"] > 0 and s["poo_cep_m"] > 0
     assert s["expected_casualties"] >= 0
     assert 0 < s["engine_latency_ms"]["p50"] <= s["engine_latency_ms"]["p99"]
+    # the default seed has false warnings in districts of ~10⁴ people each, tens of seconds long
+    # (docs/warning.md); no zone holds more than the 113,250 people of east-bank
+    assert s["false_warnings"] > 0
+    assert 1e4 * 10 * s["false_warnings"] < s["needless_shelter_person_s"] < (
+        113_250 * s["false_warnings"] * s["warning_time_s"]["median"] * 10)
+    assert 1_000 < s["people_warned_per_round_in_zone"] < 5 * 113_250
 
 
 def test_every_round_landing_in_a_zone_with_four_detections_is_warned(

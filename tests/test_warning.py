@@ -147,6 +147,28 @@ def test_warner_releases_a_zone_the_prediction_has_left():
         WarnerSettings(threshold=0.01, release_threshold=0.02)
 
 
+def test_people_in_zones_and_needless_shelter():
+    """People per zone from the populated areas' overlap; person-seconds of the false warnings
+    (an open warning counts to the end of the run)."""
+    from types import SimpleNamespace
+
+    from counterram.metrics.warning import (
+        FalseWarning,
+        needless_shelter_person_s,
+        zone_populations,
+    )
+
+    town = SimpleNamespace(area=SimpleNamespace(polygon=box(-500, -500, 500, 500)),
+                           density_per_m2=0.01)  # 10,000 per km²
+    people = zone_populations(ZONES, [town])
+    # half of the town's square km in each of west and east, nothing far away
+    np.testing.assert_allclose(people, [5000.0, 5000.0, 0.0], rtol=1e-12)
+    false = [FalseWarning("west", 10.0, 40.0), FalseWarning("east", 20.0, np.inf),
+             FalseWarning("far", 0.0, 100.0)]
+    got = needless_shelter_person_s(false, ZONES, people, end_time_s=50.0)
+    assert got == pytest.approx(5000.0 * 30.0 + 5000.0 * 30.0)
+
+
 def test_warner_rejects_time_going_backwards():
     w = Warner(ZONES)
     w.update(5.0, [1], _pred([-500, 0], 50, 30.0))

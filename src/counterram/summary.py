@@ -71,7 +71,8 @@ POI_LEAD_S = 10.0
 SUMMARY_KEYS = (
     "scenario", "seed", "rounds_launched", "rounds_detected", "tracks_confirmed", "false_tracks",
     "warnings_issued", "rounds_in_zones", "rounds_warned_in_time", "warning_time_s",
-    "false_warnings", "engagements", "intercepts", "leakers_on_assets", "rounds_fired",
+    "false_warnings", "needless_shelter_person_s", "people_warned_per_round_in_zone",
+    "engagements", "intercepts", "leakers_on_assets", "rounds_fired",
     "poi_cep_m", "poo_cep_m", "expected_casualties", "engine_latency_ms",
     "asset_rounds", "asset_rounds_engageable", "asset_rounds_engaged", "asset_rounds_killed",
     "bursts_at_killed_rounds", "bursts_at_nothing", "engageable_not_engaged",
@@ -117,7 +118,13 @@ def compute_summary(
     :attr:`~counterram.engine.Engine.latency`. ``extra`` keys are appended."""
     from counterram.engagement.fire_control import FireControlConfig, threat_lethal_area_m2
     from counterram.metrics.opportunity import engagement_opportunity, engagement_tally, has_samples
-    from counterram.metrics.warning import false_warnings, round_warnings
+    from counterram.metrics.warning import (
+        false_warnings,
+        needless_shelter_person_s,
+        round_warnings,
+        warning_intervals,
+        zone_populations,
+    )
     from counterram.physics.catalogue import load_catalogue
     from counterram.prediction.ellipse import circular_error_probable
     from counterram.warning import warner as wn
@@ -161,6 +168,10 @@ def compute_summary(
     judged_time = np.where(killed, kill_time, truth.impact_time_s)
     false = false_warnings(records, zones, truth.impact_enu[:, :2], judged_time) if len(
         zones) else []
+    people = zone_populations(zones, world.populated)
+    end_s = max((e.time_s for e in evs), default=0.0)
+    shelter = needless_shelter_person_s(false, zones, people, end_s)
+    warned_people = sum(people[zones.index(iv.zone)] for iv in warning_intervals(records))
 
     # ---- engagements
     orders = [e for e in evs if isinstance(e, EngagementOrdered)]
@@ -230,6 +241,10 @@ def compute_summary(
         "rounds_warned_in_time": len(warned),
         "warning_time_s": _stats(warning_times),
         "false_warnings": len(false),
+        "needless_shelter_person_s": round(shelter, 1),
+        "people_warned_per_round_in_zone": (
+            round(warned_people / rounds_in_zones.size, 1) if rounds_in_zones.size else None
+        ),
         "engagements": len(orders),
         "intercepts": sum(1 for o in outcomes if o.killed),
         "leakers_on_assets": int(np.count_nonzero(landed & in_asset)),

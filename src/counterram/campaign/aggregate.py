@@ -56,7 +56,7 @@ PROPORTIONS: dict[str, tuple[str, str]] = {
 
 MEDIAN_METRICS = (
     "warning_time_s_median", "poi_cep_m", "poo_cep_m", "expected_casualties", "rounds_fired",
-    "false_warnings", "false_tracks",
+    "false_warnings", "false_tracks", "needless_shelter_person_s",
 )
 """Per-run columns whose median over runs is reported with a bootstrap interval."""
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -56,6 +57,7 @@ __all__ = [
     "SyntheticRounds",
     "WarningInterval",
     "false_warnings",
+    "needless_shelter_person_s",
     "origin_error",
     "policy_study",
     "round_warnings",
@@ -63,6 +65,7 @@ __all__ = [
     "track_covariances",
     "track_estimates",
     "warning_intervals",
+    "zone_populations",
 ]
 
 
@@ -169,6 +172,29 @@ def false_warnings(
         if imp.shape[0] == 0 or not np.any(during & intersects_xy(poly, imp[:, 0], imp[:, 1])):
             out.append(FalseWarning(iv.zone, iv.issued_s, iv.cleared_s))
     return out
+
+
+def zone_populations(zones: WarningZones, populated: Sequence[Any]) -> NDArray[np.float64]:
+    """People in each warning zone (Z,): Σ over populated areas of density × the area of the
+    zone's overlap with it (``populated``: the resolved scenario's areas, each with
+    ``area.polygon`` in site metres and ``density_per_m2``)."""
+    out = np.zeros(len(zones))
+    for j, poly in enumerate(zones.polygons):
+        for p in populated:
+            out[j] += p.density_per_m2 * poly.intersection(p.area.polygon).area
+    return out
+
+
+def needless_shelter_person_s(
+    false: Sequence[FalseWarning], zones: WarningZones, populations: ArrayLike, end_time_s: float
+) -> float:
+    """Person-seconds of shelter for nothing: Σ over false warnings of the zone's people ×
+    the time it was warned (a warning still open counts to ``end_time_s``)."""
+    pop = np.asarray(populations, dtype=float)
+    return float(sum(
+        pop[zones.index(f.zone)] * max(min(f.cleared_s, end_time_s) - f.issued_s, 0.0)
+        for f in false
+    ))
 
 
 def origin_error(
