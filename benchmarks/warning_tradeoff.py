@@ -46,11 +46,7 @@ def one_run(scenario: str, seed: int, threshold: float, release: float, hold: fl
         threshold=threshold, release_threshold=release, release_hold_s=hold))
     res = simulate(sc, seed=seed, config=cfg)
     truth = res.truth
-    first = np.full(len(truth), np.nan)
-    if res.plots is not None and res.plot_labels is not None:
-        ids = res.plot_labels.round_id
-        for rid in np.unique(ids[ids >= 0]):
-            first[rid] = res.plots.time_s[ids == rid].min()
+    first = res.first_detection_s()
     intervals: dict[str, list[list[float]]] = {}
     for e in res.events:
         if isinstance(e, WarningIssued) and not e.update:

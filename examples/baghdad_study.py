@@ -54,11 +54,7 @@ def run_one(args: tuple[int, float | None]) -> dict:
         latency=result.engine.latency,
     )
     # first detection of each round by any radar
-    first_det = np.full(len(truth), np.nan)
-    if result.plots is not None and result.plot_labels is not None:
-        ids = result.plot_labels.round_id
-        for rid in np.unique(ids[ids >= 0]):
-            first_det[rid] = result.plots.time_s[ids == rid].min()
+    first_det = result.first_detection_s()
     # warning intervals per zone
     intervals: dict[str, list[list[float]]] = {}
     for e in events:

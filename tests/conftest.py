@@ -91,19 +91,47 @@ def split_events(buffer: bytes) -> tuple[list[bytes], bytes]:
     return [p + b"</event>" for p in parts[:-1]], parts[-1]
 
 
-class CotServer:
+class _CotCollector:
+    """The events read off CoT connections, split on ``</event>``, shared by the test peers."""
+
+    def __init__(self) -> None:
+        self.events: list[bytes] = []
+        self.connections = 0
+        self._lock = threading.Lock()
+        self._running = False
+
+    def _collect(self, sock: socket.socket, chunk: int) -> None:
+        """Read ``sock`` until it closes, fails or the peer stops."""
+        rest = b""
+        sock.settimeout(0.2)
+        while self._running:
+            try:
+                data = sock.recv(chunk)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if not data:
+                return
+            done, rest = split_events(rest + data)
+            with self._lock:
+                self.events.extend(done)
+
+    def received(self) -> list[bytes]:
+        with self._lock:
+            return list(self.events)
+
+
+class CotServer(_CotCollector):
     """A plain TCP server on 127.0.0.1 collecting the CoT events its clients send (a stand-in
     for a TAK server's input); ``stop()`` drops every connection and the listener, ``start()``
     listens again on the same port."""
 
     def __init__(self, port: int = 0) -> None:
+        super().__init__()
         self.port = port
-        self.events: list[bytes] = []
-        self.connections = 0
-        self._lock = threading.Lock()
         self._listener: socket.socket | None = None
         self._clients: list[socket.socket] = []
-        self._running = False
 
     def start(self) -> CotServer:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -127,27 +155,7 @@ class CotServer:
             with self._lock:
                 self.connections += 1
                 self._clients.append(conn)
-            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
-
-    def _read(self, conn: socket.socket) -> None:
-        rest = b""
-        conn.settimeout(0.2)
-        while self._running:
-            try:
-                data = conn.recv(65536)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            if not data:
-                return
-            done, rest = split_events(rest + data)
-            with self._lock:
-                self.events.extend(done)
-
-    def received(self) -> list[bytes]:
-        with self._lock:
-            return list(self.events)
+            threading.Thread(target=self._collect, args=(conn, 65536), daemon=True).start()
 
     def stop(self) -> None:
         self._running = False
@@ -160,15 +168,13 @@ class CotServer:
             s.close()
 
 
-class CotClient:
+class CotClient(_CotCollector):
     """A TAK client on 127.0.0.1 (a second client of a TAK server): a thread reading the
     events the server relays, reconnecting when the server goes away."""
 
     def __init__(self, port: int) -> None:
+        super().__init__()
         self.port = port
-        self.events: list[bytes] = []
-        self.connections = 0
-        self._lock = threading.Lock()
         self._running = True
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -182,25 +188,8 @@ class CotClient:
                 continue
             with self._lock:
                 self.connections += 1
-            sock.settimeout(0.2)
-            rest = b""
             with sock:
-                while self._running:
-                    try:
-                        data = sock.recv(1 << 20)
-                    except TimeoutError:
-                        continue
-                    except OSError:
-                        break
-                    if not data:
-                        break
-                    done, rest = split_events(rest + data)
-                    with self._lock:
-                        self.events.extend(done)
-
-    def received(self) -> list[bytes]:
-        with self._lock:
-            return list(self.events)
+                self._collect(sock, 1 << 20)
 
     def close(self) -> None:
         self._running = False

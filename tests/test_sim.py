@@ -92,3 +92,15 @@ def test_recorded_plot_lines_are_the_plots_the_engine_received(
 def test_bad_seed_is_refused() -> None:
     with pytest.raises(ValueError, match="seed"):
         simulate(small_scenario(), seed=-1)
+
+
+def test_first_detection_is_each_rounds_earliest_plot(result: SimulationResult) -> None:
+    first = result.first_detection_s()
+    ids = result.plot_labels.round_id
+    for r in range(len(result.truth)):
+        times = result.plots.time_s[ids == r]
+        if times.size:
+            assert first[r] == times.min()
+            assert first[r] < result.truth.impact_time_s[r]
+        else:
+            assert np.isnan(first[r])

@@ -97,6 +97,16 @@ class SimulationResult:
     def name(self) -> str:
         return self.scenario.scenario.name
 
+    def first_detection_s(self) -> np.ndarray:
+        """(R,) when each round's first plot was measured by any radar (NaN: never seen): the
+        start of the time a warning for it could have had."""
+        first = np.full(len(self.truth), np.nan)
+        if self.plots is not None and self.plot_labels is not None:
+            ids = self.plot_labels.round_id
+            seen = ids >= 0
+            np.fmin.at(first, ids[seen], self.plots.time_s[seen])
+        return first
+
 
 class _LiveTruth:
     """The truth as the radars see it: killed rounds vanish from their kill time on."""
