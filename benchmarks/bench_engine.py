@@ -14,6 +14,11 @@ measured (per stage, from
 ``Engine.last_latency_s``). The table gives p50/p99 over the steps with at least 90 % of the
 rounds confirmed, and over all steps; the tracker alone on the same batches is the baseline.
 
+``--districts K`` adds K × K warning districts (Voronoi cells, :mod:`counterram.scenario.districts`)
+tiling 30 km × 30 km around the site to the scenario's own zones, as explicit polygons, so that
+the warn stage works at city scale (``--districts 55``: 3,025 zones) on input that another
+checkout reads too.
+
 ``--before SRC`` replays the same plot file, in the same run, through the engine of another
 checkout (``SRC/src`` on the path, in a subprocess): before/after figures on identical input.
 ``--json`` prints one JSON object instead of the table: ``rounds``, ``kind``, ``steps_measured``,
@@ -22,7 +27,7 @@ over the steps with ≥ 90 % of the rounds confirmed (with ``--before``, the oth
 object under ``"before"``).
 
     python benchmarks/bench_engine.py [--rounds 100] [--kind rocket|mortar] [--json]
-                                      [--step 0.5] [--repeat 1]
+                                      [--step 0.5] [--repeat 1] [--districts K]
                                       [--before PATH_TO_OTHER_CHECKOUT]
 """
 
@@ -40,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from counterram.engine import STAGES, Engine
-from counterram.scenario import load_scenario
+from counterram.scenario import dump_scenario, load_scenario
 from counterram.sensors.plotio import PlotReader
 from counterram.tracking.tracker import Tracker
 
@@ -64,6 +69,20 @@ def salvo(rounds: int, kind: str = "rocket"):
                                          "salvo_interval_s": _interval(rounds),
                                          "time_window_s": (0.0, 1.0)})
     return sc.model_copy(update={"threats": (threat,), "duration_s": 200.0})
+
+
+def with_districts(scenario, per_side: int, extent_m: float = 30_000.0):
+    """The scenario with ``per_side``² generated districts added as explicit polygon zones."""
+    from counterram.scenario import EnuPoint, WarningZone
+    from counterram.scenario.districts import district_names, district_polygons
+
+    polygons = district_polygons((0.0, 0.0), extent_m, per_side, "voronoi", seed=7)
+    zones = tuple(
+        WarningZone(name=name, polygon=tuple(EnuPoint(east_m=round(x, 2), north_m=round(y, 2))
+                                             for x, y in list(poly.exterior.coords)[:-1]))
+        for name, poly in zip(district_names("district", per_side), polygons, strict=True)
+    )
+    return scenario.model_copy(update={"warning_zones": scenario.warning_zones + zones})
 
 
 def record(scenario, path: Path) -> tuple[float, float]:
@@ -161,12 +180,20 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--before", type=Path, help="another checkout to replay the same plots")
     parser.add_argument("--replay", type=Path, help=argparse.SUPPRESS)  # used by --before
+    parser.add_argument("--scenario-file", type=Path, help=argparse.SUPPRESS)  # used by --before
+    parser.add_argument("--districts", type=int, default=0,
+                        help="add K x K warning districts tiling 30 km x 30 km (55: 3,025 zones)")
     parser.add_argument("--step", type=float, default=0.5,
                         help="engine step of the replay, s (the budget's step; default 0.5)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="replays of the same plots through fresh engines, steps pooled")
     args = parser.parse_args()
-    scenario = salvo(args.rounds, args.kind)
+    if args.scenario_file is not None:
+        scenario = load_scenario(str(args.scenario_file))
+    else:
+        scenario = salvo(args.rounds, args.kind)
+        if args.districts:
+            scenario = with_districts(scenario, args.districts)
     if args.replay is not None:  # the other checkout's side of --before
         print(json.dumps(summary(replay(scenario, args.replay, args.rounds, args.step,
                                         args.repeat), args.kind)))
@@ -174,16 +201,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         plots = Path(tmp) / "plots.jsonl"
         sim_s, _ = record(scenario, plots)
+        scenario_file = Path(tmp) / "scenario.yaml"
+        scenario_file.write_text(dump_scenario(scenario))
         step = args.step
         after = summary(replay(scenario, plots, args.rounds, step, args.repeat), args.kind)
         after["step_s"] = step
         after["repeat"] = args.repeat
         after["simulation_wall_s"] = round(sim_s, 2)
+        after["zones"] = len(scenario.warning_zones)
         if args.before is not None:
             env = {**os.environ, "PYTHONPATH": str(args.before.resolve() / "src")}
             out = subprocess.run(
                 [sys.executable, __file__, "--rounds", str(args.rounds), "--kind", args.kind,
-                 "--replay", str(plots), "--step", str(step)]
+                 "--replay", str(plots), "--step", str(step),
+                 "--scenario-file", str(scenario_file)]
                 + (["--repeat", str(args.repeat)] if args.repeat > 1 else []),
                 env=env, capture_output=True, text=True, check=True, cwd=args.before,
             )

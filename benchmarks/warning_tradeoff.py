@@ -5,8 +5,9 @@ threshold and release hold (``WarnerSettings``), and prints, per setting, over a
 
 * zone warnings issued, and the false ones (no true round landed in the zone while it was
   warned), with their share;
-* needless shelter, zone-seconds: the summed length of the false warnings (multiply by a zone's
-  population for person-seconds);
+* needless shelter, zone-seconds (the summed length of the false warnings) and person-seconds
+  (each false warning's length × the people in its zone, from the scenario's populated areas);
+* the false share's 95 % Wilson interval over the warnings;
 * rounds landing in a warning zone and those warned before impact;
 * warning ÷ available time (median, p10) of the rounds warned: available = impact − the round's
   first detection by any radar; a zone already under warning when the round was first seen
@@ -34,11 +35,13 @@ def one_run(scenario: str, seed: int, threshold: float, release: float, hold: fl
     numba.set_num_threads(1)
     from counterram.engine import EngineConfig
     from counterram.events import AllClear, WarningIssued
+    from counterram.metrics.warning import zone_populations
     from counterram.scenario import load_scenario
     from counterram.scenario.resolved import resolve
     from counterram.sensors.roster import SensorRoster
     from counterram.sim import simulate
     from counterram.warning.warner import WarnerSettings
+    from counterram.warning.zones import WarningZones
 
     sc = load_scenario(scenario)
     step = SensorRoster.from_scenario(resolve(sc)).default_step_s
@@ -80,8 +83,24 @@ def one_run(scenario: str, seed: int, threshold: float, release: float, hold: fl
     false = [(z, k) for z, v in intervals.items() for k in range(len(v))
              if (z, k) not in true_intervals]
     shelter = sum(min(intervals[z][k][1], end) - intervals[z][k][0] for z, k in false)
+    world = resolve(sc)
+    zones = WarningZones.from_scenario(world)
+    people = zone_populations(zones, world.populated)
+    person_s = sum(people[zones.position(z)] * (min(intervals[z][k][1], end) - intervals[z][k][0])
+                   for z, k in false)
     return {"issued": issued, "false": len(false), "shelter_zone_s": shelter,
+            "shelter_person_s": person_s,
             "in_zone": in_zone, "warned": warned, "ratios": ratios}
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float] | None:
+    """95 % Wilson score interval of a proportion k/n."""
+    if n == 0:
+        return None
+    p = k / n
+    mid = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (round(mid - half, 4), round(mid + half, 4))
 
 
 def main() -> None:
@@ -109,7 +128,9 @@ def main() -> None:
             "threshold": thr, "release_threshold": rel, "release_hold_s": hold,
             "seeds": a.seeds, "warnings": issued, "false_warnings": false,
             "false_share": false / issued if issued else None,
+            "false_share_ci95": wilson(false, issued),
             "needless_shelter_zone_s": round(sum(r["shelter_zone_s"] for r in rs), 1),
+            "needless_shelter_person_s": round(sum(r["shelter_person_s"] for r in rs)),
             "rounds_in_zones": sum(r["in_zone"] for r in rs),
             "rounds_warned": sum(r["warned"] for r in rs),
             "warning_over_available_median": float(np.median(ratios)) if ratios else None,
@@ -120,13 +141,20 @@ def main() -> None:
         return
     print(f"{a.scenario}, {a.seeds} seeds from {a.first_seed}")
     print(f"{'issue':>7}{'release':>9}{'hold s':>7}{'warnings':>10}{'false':>7}{'share':>7}"
-          f"{'shelter zone-s':>16}{'in zone':>9}{'warned':>8}{'w/a p50':>9}{'w/a p10':>9}")
+          f"{'95 % CI':>14}{'shelter zone-s':>16}{'person-s':>12}{'in zone':>9}{'warned':>8}"
+          f"{'w/a p50':>9}{'w/a p10':>9}")
     for r in rows:
         print(f"{r['threshold']:>7g}{r['release_threshold']:>9g}{r['release_hold_s']:>7g}"
               f"{r['warnings']:>10}{r['false_warnings']:>7}{r['false_share']:>7.0%}"
-              f"{r['needless_shelter_zone_s']:>16.0f}{r['rounds_in_zones']:>9}"
+              f"{_ci(r['false_share_ci95']):>14}"
+              f"{r['needless_shelter_zone_s']:>16.0f}{r['needless_shelter_person_s']:>12.3g}"
+              f"{r['rounds_in_zones']:>9}"
               f"{r['rounds_warned']:>8}{r['warning_over_available_median']:>9.3f}"
               f"{r['warning_over_available_p10']:>9.3f}")
+
+
+def _ci(ci: tuple[float, float] | None) -> str:
+    return "-" if ci is None else f"{ci[0]:.0%}-{ci[1]:.0%}"
 
 
 if __name__ == "__main__":

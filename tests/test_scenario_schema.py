@@ -30,7 +30,7 @@ BUILTINS = builtin_names()
 
 def test_builtins_are_listed_default_first() -> None:
     assert BUILTINS[0] == DEFAULT_SCENARIO == "baghdad-embassy"
-    assert set(BUILTINS) == {"baghdad-embassy", "fob-mortar", "grad-salvo"}
+    assert set(BUILTINS) == {"baghdad-embassy", "baghdad-city", "fob-mortar", "grad-salvo"}
     with pytest.raises(KeyError, match="fob-mortar"):
         builtin_text("no-such-scenario")
 

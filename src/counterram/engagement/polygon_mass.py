@@ -40,7 +40,15 @@ from scipy.special import owens_t, roots_legendre
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.polygon import orient
 
-__all__ = ["SCREEN_SIGMAS", "PolygonEdges", "edges_of", "floor_covariance", "gaussian_masses"]
+__all__ = [
+    "SCREEN_SIGMAS",
+    "PolygonEdges",
+    "edges_of",
+    "floor_covariance",
+    "gaussian_masses",
+    "gaussian_pair_masses",
+    "screen_boxes",
+]
 
 SCREEN_SIGMAS = 8.5
 """Half-width, in standard deviations, of the box outside which a polygon gets no mass."""
@@ -153,6 +161,17 @@ def _near_pairs(mu, cov, bounds, first, k_sigma):  # pragma: no cover - compiled
     return pairs, offsets
 
 
+@nb.njit(cache=True)
+def _pair_offsets(pairs, first):  # pragma: no cover - compiled
+    """Edge offsets (M + 1,) of given (ellipse, polygon) pairs."""
+    m = pairs.shape[0]
+    offsets = np.zeros(m + 1, dtype=np.int64)
+    for k in range(m):
+        j = pairs[k, 1]
+        offsets[k + 1] = offsets[k] + first[j + 1] - first[j]
+    return offsets
+
+
 @nb.njit(cache=True, error_model="numpy", inline="always")
 def _t_difference(d, sa, sb, gl_x, gl_w, panels):  # pragma: no cover - compiled
     """T(d, sb/d) − T(d, sa/d) = (1/2π) ∫ d e^{−(d²+s²)/2} / (d²+s²) ds over [sa, sb], by
@@ -230,23 +249,41 @@ def _edge_terms(  # pragma: no cover - compiled
     return h, a0, a1, sweep, tdiff
 
 
-def gaussian_masses(
-    mean_en: ArrayLike, cov_en: ArrayLike, edges: PolygonEdges
-) -> NDArray[np.float64]:
-    """Probability mass (N, P) of N Gaussians (means (N, 2), positive-definite covariances
-    (N, 2, 2), symmetrised here) inside each of the polygons of ``edges``."""
+def screen_boxes(mean_en: ArrayLike, cov_en: ArrayLike) -> NDArray[np.float64]:
+    """The (N, 4) boxes (x0, y0, x1, y1) of :data:`SCREEN_SIGMAS` standard deviations around N
+    Gaussians: a polygon outside its Gaussian's box gets no mass (module docstring)."""
+    mu = np.atleast_2d(np.asarray(mean_en, dtype=float))
+    cov = np.asarray(cov_en, dtype=float).reshape(-1, 2, 2)
+    half = SCREEN_SIGMAS * np.sqrt(np.stack([cov[:, 0, 0], cov[:, 1, 1]], axis=1))
+    return np.hstack([mu - half, mu + half])
+
+
+def _prepared(mean_en: ArrayLike, cov_en: ArrayLike) -> tuple[NDArray, NDArray]:
     mu = np.ascontiguousarray(np.atleast_2d(np.asarray(mean_en, dtype=float)))
     cov = np.asarray(cov_en, dtype=float)
     if cov.ndim == 2:
         cov = cov[None]
-    cov = np.ascontiguousarray(0.5 * (cov + np.swapaxes(cov, 1, 2)))
-    n, p = mu.shape[0], len(edges)
-    out = np.zeros(n * p)
-    if n == 0 or p == 0:
-        return out.reshape(n, p)
-    pairs, offsets = _near_pairs(mu, cov, edges.bounds, edges.first, SCREEN_SIGMAS)
+    return mu, np.ascontiguousarray(0.5 * (cov + np.swapaxes(cov, 1, 2)))
+
+
+def gaussian_pair_masses(
+    mean_en: ArrayLike, cov_en: ArrayLike, edges: PolygonEdges,
+    pairs: NDArray[np.int64] | None = None,
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Probability masses of (Gaussian, polygon) pairs: ``(pairs (M, 2), mass (M,))``.
+
+    ``pairs`` names the pairs to weigh (rows of ``mean_en``, polygons of ``edges``), e.g. the
+    candidates a spatial index found for the Gaussians' :func:`screen_boxes`; without it every
+    pair whose box meets the polygon's box is weighed, found by a compiled scan of all N × P
+    pairs. Pairs left out have no mass (< 1e-16)."""
+    mu, cov = _prepared(mean_en, cov_en)
+    if pairs is None:
+        pairs, offsets = _near_pairs(mu, cov, edges.bounds, edges.first, SCREEN_SIGMAS)
+    else:
+        pairs = np.ascontiguousarray(np.asarray(pairs, dtype=np.int64).reshape(-1, 2))
+        offsets = _pair_offsets(pairs, edges.first)
     if pairs.shape[0] == 0:
-        return out.reshape(n, p)
+        return pairs, np.zeros(0)
     h, a0, a1, sweep, tdiff = _edge_terms(mu, cov, edges.start, edges.end, edges.first, pairs,
                                           offsets, SCREEN_SIGMAS, _GL_X, _GL_W, _GL4_X, _GL4_W)
     terms = sweep - tdiff
@@ -256,8 +293,21 @@ def gaussian_masses(
         terms[close] -= owens_t(hc, a1[close]) - owens_t(hc, a0[close])
     owner = np.repeat(np.arange(pairs.shape[0]), np.diff(offsets))
     per_pair = np.bincount(owner, weights=terms, minlength=pairs.shape[0])
-    out[pairs[:, 0] * p + pairs[:, 1]] = per_pair
-    return np.clip(out, 0.0, 1.0).reshape(n, p)
+    return pairs, np.clip(per_pair, 0.0, 1.0)
+
+
+def gaussian_masses(
+    mean_en: ArrayLike, cov_en: ArrayLike, edges: PolygonEdges
+) -> NDArray[np.float64]:
+    """Probability mass (N, P) of N Gaussians (means (N, 2), positive-definite covariances
+    (N, 2, 2), symmetrised here) inside each of the polygons of ``edges``."""
+    n, p = np.atleast_2d(np.asarray(mean_en, dtype=float)).shape[0], len(edges)
+    out = np.zeros((n, p))
+    if n == 0 or p == 0:
+        return out
+    pairs, mass = gaussian_pair_masses(mean_en, cov_en, edges)
+    out[pairs[:, 0], pairs[:, 1]] = mass
+    return out
 
 
 def floor_covariance(cov_en: NDArray[np.float64], min_sigma_m: float) -> NDArray[np.float64]:

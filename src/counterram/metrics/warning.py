@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import shapely
 from numpy.typing import ArrayLike, NDArray
 from shapely import intersects_xy
 
@@ -179,9 +180,9 @@ def zone_populations(zones: WarningZones, populated: Sequence[Any]) -> NDArray[n
     zone's overlap with it (``populated``: the resolved scenario's areas, each with
     ``area.polygon`` in site metres and ``density_per_m2``)."""
     out = np.zeros(len(zones))
-    for j, poly in enumerate(zones.polygons):
-        for p in populated:
-            out[j] += p.density_per_m2 * poly.intersection(p.area.polygon).area
+    polygons = np.asarray(zones.polygons, dtype=object)
+    for p in populated:
+        out += p.density_per_m2 * shapely.area(shapely.intersection(polygons, p.area.polygon))
     return out
 
 

@@ -113,6 +113,20 @@ def _check_names(scenario: Scenario) -> Iterator[Issue]:
                 )
             else:
                 seen[item.name] = index
+    districts = scenario.warning_districts
+    if districts is not None:
+        from counterram.scenario.districts import district_names
+
+        generated = set(district_names(districts.prefix, districts.cells_per_side))
+        for index, zone in enumerate(scenario.warning_zones):
+            if zone.name in generated:
+                yield Issue(
+                    ("warning_zones", index, "name"),
+                    "also the name of a generated district (warning_districts.prefix)",
+                    zone.name,
+                    f"a name not of the form {districts.prefix}-NNNN, or another "
+                    "warning_districts.prefix",
+                )
 
 
 def _check_references(scenario: Scenario) -> Iterator[Issue]:

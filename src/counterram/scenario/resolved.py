@@ -168,6 +168,7 @@ def resolve(scenario: Scenario | ResolvedScenario) -> ResolvedScenario:
             if z.buffer_m:
                 area = _buffered(area, z.buffer_m)
         zones.append(ResolvedZone(z.name, area, z.asset))
+    zones.extend(_districts(site, scenario))
     populated = tuple(
         ResolvedPopulation(p.name, area_to_site(site, p), p.density_per_km2 / 1e6)
         for p in scenario.populated_areas
@@ -189,6 +190,23 @@ def resolve(scenario: Scenario | ResolvedScenario) -> ResolvedScenario:
     return ResolvedScenario(
         scenario, site, assets, tuple(zones), populated, sensors, effectors, threats
     )
+
+
+def _districts(site: Site, scenario: Scenario) -> list[ResolvedZone]:
+    """The generated warning districts (``warning_districts``), as zones."""
+    spec = scenario.warning_districts
+    if spec is None:
+        return []
+    from counterram.scenario.districts import district_names, district_polygons
+
+    center = (0.0, 0.0) if spec.center is None else tuple(point_to_site(site, spec.center)[:2])
+    polygons = district_polygons(center, spec.extent_m, spec.cells_per_side, spec.layout,
+                                 spec.jitter, spec.seed)
+    out = []
+    for name, poly in zip(district_names(spec.prefix, spec.cells_per_side), polygons, strict=True):
+        c = poly.centroid
+        out.append(ResolvedZone(name, ResolvedArea(poly, np.array([c.x, c.y])), None))
+    return out
 
 
 def _buffered(area: ResolvedArea, buffer_m: float) -> ResolvedArea:

@@ -31,6 +31,7 @@ __all__ = [
     "PopulatedArea",
     "Scenario",
     "ThreatSpec",
+    "WarningDistricts",
     "WarningZone",
     "WindLayer",
     "WindSpec",
@@ -148,6 +149,28 @@ class WarningZone(StrictModel):
         return self
 
 
+class WarningDistricts(StrictModel):
+    """A city's warning districts, generated: a square of side ``extent_m`` around ``center``
+    cut into ``cells_per_side``² districts named ``{prefix}-0001`` … (row by row from the
+    south-west), as equal squares (``grid``) or as Voronoi cells of jittered grid points
+    (``voronoi``; :mod:`counterram.scenario.districts`)."""
+
+    prefix: str = Field(default="district", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$",
+                        description="Name prefix of the generated zones")
+    center: Position | None = Field(default=None, description="Omitted = the site origin")
+    extent_m: float = Field(gt=0.0, le=200_000.0, description="Side of the tiled square, m")
+    cells_per_side: int = Field(ge=1, le=200, description="Districts along each side")
+    layout: Literal["grid", "voronoi"] = "voronoi"
+    jitter: float = Field(default=0.35, ge=0.0, le=0.5,
+                          description="voronoi: largest shift of a seed point, in cells")
+    seed: int = Field(default=0, ge=0, lt=2**32, description="voronoi: seed of the shifts")
+
+    @property
+    def count(self) -> int:
+        """How many districts the tiling makes."""
+        return self.cells_per_side * self.cells_per_side
+
+
 class PopulatedArea(Area):
     """People on the ground, for collateral-risk estimates."""
 
@@ -237,6 +260,8 @@ class Scenario(StrictModel):
     atmosphere: AtmosphereSpec = AtmosphereSpec()
     defended_assets: tuple[DefendedAsset, ...] = ()
     warning_zones: tuple[WarningZone, ...] = ()
+    warning_districts: WarningDistricts | None = Field(
+        default=None, description="Generated warning zones tiling a city, after warning_zones")
     populated_areas: tuple[PopulatedArea, ...] = ()
     sensors: tuple[SensorSpec, ...] = ()
     effectors: tuple[EffectorSpec, ...] = ()

@@ -28,7 +28,7 @@ import numpy as np
 import shapely
 from matplotlib import patheffects
 from matplotlib.axes import Axes
-from matplotlib.collections import LineCollection
+from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.colors import ListedColormap, Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -183,6 +183,11 @@ def _outcome_colours(truth: Truth, a: RunAnalysis) -> list[str]:
             for r in range(len(truth))]
 
 
+_MAX_ZONE_LABELS = 40
+"""More warning zones than this are a city's districts: drawn finely, named only where they are
+an asset's zone, and left out of the defended district's frame."""
+
+
 def _poly_patch(polygon: Any, **kw: Any) -> PolygonPatch:
     return PolygonPatch(_km(np.asarray(polygon.exterior.coords)[:, :2]), closed=True, **kw)
 
@@ -236,10 +241,16 @@ def _draw_map(ax: Axes, fig: Figure, world: ResolvedScenario, truth: Truth, a: R
         fig.colorbar(sm, ax=ax, shrink=0.6, pad=0.01, label="population density, people/km²")
     # Warning zones (outlines) and defended assets (filled by kind).
     assets_union = shapely.union_all([x.area.polygon.buffer(150.0) for x in world.assets])
-    for z in world.zones:
-        ax.add_patch(_poly_patch(z.area.polygon, fill=False, edgecolor=_ZONE, linestyle="--",
-                                 linewidth=1.0, zorder=3))
-        if labels:
+    many = len(world.zones) > _MAX_ZONE_LABELS
+    # one collection for all outlines: a city's thousands of districts draw in one call
+    ax.add_collection(PolyCollection(
+        [_km(np.asarray(z.area.polygon.exterior.coords)[:, :2]) for z in world.zones],
+        facecolors="none", edgecolors=_ZONE, linestyles=":" if many else "--",
+        linewidths=0.4 if many else 1.0, zorder=3))
+    if labels:
+        for z in world.zones:
+            if many and z.asset is None:
+                continue  # a city's districts go unnamed; the zones of assets keep their names
             x, y, va = _zone_label_point(z.area.polygon, assets_union)
             ax.text(x / 1000, y / 1000, z.name, fontsize=7, color=_ZONE, style="italic",
                     ha="center", va=va, zorder=8, path_effects=_HALO, clip_on=True)
@@ -382,8 +393,12 @@ def site_map(world: ResolvedScenario, truth: Truth, a: RunAnalysis) -> Figure:
 
 
 def district_map(world: ResolvedScenario, truth: Truth, a: RunAnalysis) -> Figure | None:
-    """The defended district (assets and warning zones, 300 m around them), labelled."""
-    pts = _area_points([x.area for x in (*world.assets, *world.zones)])
+    """The defended district (assets and warning zones, 300 m around them), labelled; where
+    the zones tile a whole city, the assets and their own zones."""
+    zones = world.zones
+    if len(zones) > _MAX_ZONE_LABELS:
+        zones = tuple(z for z in zones if z.asset is not None)
+    pts = _area_points([x.area for x in (*world.assets, *zones)])
     if not pts:
         return None
     lo = np.vstack(pts).min(axis=0) - 300.0

@@ -39,7 +39,7 @@ is 10 s, which covers the impact-time uncertainty (σ_t ≈ 0.3 s) and the fall 
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -125,22 +125,6 @@ class WarnerSettings:
             )
 
 
-@dataclass
-class _Threat:
-    probability: float
-    impact_time_s: float
-    clear_time_s: float
-    below_since_s: float = np.inf  # since when a confirmed track is below the release level
-
-
-@dataclass
-class _Zone:
-    issued_time_s: float
-    threats: dict[Hashable, _Threat] = field(default_factory=dict)
-    reported_ids: tuple[Hashable, ...] = ()
-    reported_impact_s: float = np.inf
-
-
 def _sorted_ids(ids: Iterable[Hashable]) -> tuple[Hashable, ...]:
     try:
         return tuple(sorted(ids))  # type: ignore[type-var]
@@ -148,23 +132,47 @@ def _sorted_ids(ids: Iterable[Hashable]) -> tuple[Hashable, ...]:
         return tuple(sorted(ids, key=repr))
 
 
+_EMPTY_I = np.zeros(0, dtype=np.int64)
+_EMPTY_F = np.zeros(0)
+
+
 class Warner:
     """Per-zone warning state machine (see the module docstring).
 
     Feed :meth:`update` with every step's predictions (any subset of tracks), :meth:`end_tracks`
     when tracks end, and :meth:`advance` to emit all-clears between predictions.
+
+    The state is a table of attachments (zone, track, probability, predicted impact and
+    clearance times, time below the release level) held as numpy arrays and updated with
+    whole-array operations: a city has thousands of zones and a salvo hundreds of
+    attachments, and a step must cost the same whether one zone or three thousand exist.
+    Python objects are made only for the records a step emits.
     """
 
     def __init__(self, zones: WarningZones, settings: WarnerSettings | None = None) -> None:
         self.zones = zones
         self.settings = settings if settings is not None else WarnerSettings()
-        self._active: dict[str, _Zone] = {}
+        nz = len(zones)
+        self._issued = np.full(nz, np.nan)  # issue time of each warned zone; NaN: not warned
+        self._reported_impact = np.full(nz, np.inf)
+        self._reported_ids: dict[int, tuple[Hashable, ...]] = {}
+        self._keys: dict[Hashable, int] = {}  # track id → internal key
+        self._ids: list[Hashable] = []  # internal key → track id
+        # the attachment table, one row per (zone, track)
+        self._az = _EMPTY_I  # zone column
+        self._ak = _EMPTY_I  # track key
+        self._ap = _EMPTY_F  # last probability
+        self._aimp = _EMPTY_F  # predicted impact time
+        self._aclr = _EMPTY_F  # clearance time
+        self._abelow = _EMPTY_F  # since when below the release level (inf: not)
+        self._mean = np.zeros((0, 2))  # latest predicted impact of each track key
+        self._cov = np.zeros((0, 2, 2))
         self._time = -np.inf
 
     @property
     def warned_zones(self) -> tuple[str, ...]:
         """Names of the zones currently warned."""
-        return tuple(z for z in self.zones.names if z in self._active)
+        return tuple(self.zones.names[j] for j in np.flatnonzero(~np.isnan(self._issued)))
 
     def _check_time(self, time_s: float) -> float:
         t = float(time_s)
@@ -174,6 +182,35 @@ class Warner:
             raise ValueError(f"time_s must not go backwards: {t} after {self._time}")
         self._time = t
         return t
+
+    def _key_array(self, track_ids: Sequence[Hashable]) -> np.ndarray:
+        out = np.empty(len(track_ids), dtype=np.int64)
+        for i, tid in enumerate(track_ids):
+            k = self._keys.get(tid)
+            if k is None:
+                k = self._keys[tid] = len(self._ids)
+                self._ids.append(tid)
+            out[i] = k
+        return out
+
+    def _keep(self, keep: np.ndarray) -> None:
+        """Drop the attachments where ``keep`` is False."""
+        self._az, self._ak = self._az[keep], self._ak[keep]
+        self._ap, self._aimp = self._ap[keep], self._aimp[keep]
+        self._aclr, self._abelow = self._aclr[keep], self._abelow[keep]
+
+    def _remember(self, keys: np.ndarray, impact: GroundPrediction, rows: np.ndarray) -> None:
+        """Keep each track's latest prediction: a probability the warner has not needed yet
+        (left NaN in the table) is computed from it when a record needs it."""
+        need = int(keys.max()) + 1 if keys.size else 0
+        if need > self._mean.shape[0]:
+            grow = max(need, 2 * self._mean.shape[0], 16)
+            mean, cov = np.zeros((grow, 2)), np.tile(np.eye(2), (grow, 1, 1))
+            mean[: self._mean.shape[0]] = self._mean
+            cov[: self._cov.shape[0]] = self._cov
+            self._mean, self._cov = mean, cov
+        self._mean[keys[rows]] = impact.mean_en[rows]
+        self._cov[keys[rows]] = impact.cov_en[rows]
 
     def update(
         self,
@@ -186,78 +223,165 @@ class Warner:
         """Process one step's impact predictions of tracks ``track_ids`` (N).
 
         ``probabilities`` (N, Z) may be given if already computed; else they come from the
-        zones and the predictions. ``confirmed`` (N,): which tracks may be released (None:
-        all).
+        zones and the predictions, weighed only where a decision or a record needs them.
+        ``confirmed`` (N,): which tracks may be released (None: all).
         """
         t = self._check_time(time_s)
         n = len(track_ids)
         if len(impact) != n:
             raise ValueError(f"track_ids ({n}) and impact predictions ({len(impact)}) differ")
         s = self.settings
-        p = (
-            self.zones.probabilities(impact.mean_en, impact.cov_en)
-            if probabilities is None
-            else np.asarray(probabilities, dtype=float)
-        )
-        if p.shape != (n, len(self.zones)):
-            raise ValueError(f"probabilities must be (N, Z) = ({n}, {len(self.zones)})")
+        nz = len(self.zones)
+        keys = self._key_array(track_ids)
+        span = np.int64(len(self._ids))
+        row_of = np.full(int(span), -1, dtype=np.int64)
+        row_of[keys] = np.arange(n)
         valid = np.isfinite(impact.time_s)
+        lazy = probabilities is None
+        if lazy:
+            # the pairs that can reach the issue threshold, exactly; the rest is below it
+            rows, cols, p = self.zones.pair_probabilities(impact.mean_en, impact.cov_en,
+                                                          floor=s.threshold)
+            self._remember(keys, impact, np.flatnonzero(valid))
+        else:
+            dense = np.asarray(probabilities, dtype=float)
+            if dense.shape != (n, nz):
+                raise ValueError(f"probabilities must be (N, Z) = ({n}, {nz})")
+            rows, cols = np.nonzero(dense > 0.0)
+            p = dense[rows, cols]
         releasable = (
             np.ones(n, dtype=bool) if confirmed is None
             else np.asarray(confirmed, dtype=bool).reshape(n)
         )
         clear = impact.time_s + s.impact_sigma_k * impact.time_sigma_s + s.all_clear_margin_s
-        records: list[WarningRecord] = []
-        for j, name in enumerate(self.zones.names):
-            zone = self._active.get(name)
-            hit = np.flatnonzero(valid & (p[:, j] >= s.threshold))
-            if zone is None and hit.size == 0:
-                continue
-            if zone is None:
-                zone = self._active[name] = _Zone(t)
-            for i in hit:
-                zone.threats[track_ids[i]] = _Threat(
-                    float(p[i, j]), float(impact.time_s[i]), float(clear[i])
-                )
-            # refresh attached threats that fell below the threshold; release those that stay
-            # below the release level
-            for i in np.flatnonzero(valid & (p[:, j] < s.threshold)):
-                th = zone.threats.get(track_ids[i])
-                if th is None:
-                    continue
-                th.probability = float(p[i, j])
-                th.impact_time_s = float(impact.time_s[i])
-                th.clear_time_s = float(clear[i])
-                if releasable[i] and p[i, j] < s.release_threshold:
-                    th.below_since_s = min(th.below_since_s, t)
-                    if t - th.below_since_s >= s.release_hold_s - 1e-9:
-                        del zone.threats[track_ids[i]]
-                else:
-                    th.below_since_s = np.inf
-            if not zone.threats:
-                records.append(AllClear(t, name, zone.issued_time_s, released=True))
-                del self._active[name]
-                continue
-            records.extend(self._report(t, name, zone))
-        records.extend(self.advance(t))
-        return records
+        was_warned = ~np.isnan(self._issued)
 
-    def _report(self, t: float, name: str, zone: _Zone) -> list[WarningRecord]:
-        ids = _sorted_ids(zone.threats)
-        upcoming = [th.impact_time_s for th in zone.threats.values() if th.impact_time_s >= t]
-        earliest = (
-            min(upcoming) if upcoming else max(th.impact_time_s for th in zone.threats.values())
-        )
-        prob = max(th.probability for th in zone.threats.values())
-        if not zone.reported_ids:
-            zone.reported_ids, zone.reported_impact_s = ids, earliest
-            return [WarningIssued(t, name, ids, prob, earliest)]
-        changed_ids = set(ids) != set(zone.reported_ids)  # joined, or released
-        moved = abs(earliest - zone.reported_impact_s) > self.settings.update_tolerance_s
-        if changed_ids or moved:
-            zone.reported_ids, zone.reported_impact_s = ids, earliest
-            return [WarningUpdated(t, name, ids, prob, earliest)]
-        return []
+        # 1. pairs over the issue threshold attach (or refresh) their track to the zone
+        hit = valid[rows] & (p >= s.threshold)
+        h_rows, h_cols, h_p = rows[hit], cols[hit], p[hit]
+        h_code = h_cols * span + keys[h_rows]
+        a_code = self._az * span + self._ak
+        order = np.argsort(a_code, kind="stable")
+        pos = np.searchsorted(a_code[order], h_code)
+        found = pos < a_code.size
+        found[found] = a_code[order][pos[found]] == h_code[found]
+        at = order[pos[found]]
+        self._ap[at] = h_p[found]
+        self._aimp[at] = impact.time_s[h_rows[found]]
+        self._aclr[at] = clear[h_rows[found]]
+        self._abelow[at] = np.inf
+        new = ~found
+        added = h_cols[new]
+        n_old = a_code.size
+        self._az = np.concatenate([self._az, added])
+        self._ak = np.concatenate([self._ak, keys[h_rows[new]]])
+        self._ap = np.concatenate([self._ap, h_p[new]])
+        self._aimp = np.concatenate([self._aimp, impact.time_s[h_rows[new]]])
+        self._aclr = np.concatenate([self._aclr, clear[h_rows[new]]])
+        self._abelow = np.concatenate([self._abelow, np.full(int(new.sum()), np.inf)])
+
+        # 2. older attachments of this step's tracks that fell below the threshold: refreshed,
+        # and released once a confirmed track stays below the release level for the hold
+        a_row = row_of[self._ak[:n_old]]
+        fresh_hit = np.zeros(n_old, dtype=bool)
+        fresh_hit[at] = True
+        low = (a_row >= 0) & ~fresh_hit
+        low[low] = valid[a_row[low]]
+        idx = np.flatnonzero(low)
+        removed = _EMPTY_I
+        if idx.size:
+            r = a_row[idx]
+            pair_code = cols * span + keys[rows]
+            by_code = np.argsort(pair_code, kind="stable")
+            sorted_code = pair_code[by_code]
+            code = self._az[idx] * span + self._ak[idx]
+            w = np.searchsorted(sorted_code, code)
+            known = w < sorted_code.size
+            known[known] = sorted_code[w[known]] == code[known]
+            # a pair not weighed is below the threshold: its value is needed only to release
+            # it (if it may be below the release level) or for a record (filled in then)
+            p_now = np.full(idx.size, np.nan if lazy else 0.0)
+            p_now[known] = p[by_code[w[known]]]
+            below = np.zeros(idx.size, dtype=bool)
+            if s.release_threshold > 0:
+                ask = np.flatnonzero(np.isnan(p_now) & releasable[r])
+                if ask.size:
+                    pairs = np.column_stack([r[ask], self._az[idx[ask]]])
+                    bound = self.zones.mass_bounds(impact.mean_en, impact.cov_en, pairs)
+                    exact = bound >= s.release_threshold
+                    p_now[ask[exact]] = self.zones.pair_masses(
+                        impact.mean_en, impact.cov_en, pairs[exact])
+                    below[ask[~exact]] = True
+                below |= releasable[r] & (p_now < s.release_threshold)
+            self._ap[idx] = p_now
+            self._aimp[idx] = impact.time_s[r]
+            self._aclr[idx] = clear[r]
+            self._abelow[idx] = np.where(below, np.minimum(self._abelow[idx], t), np.inf)
+            gone = below & (t - self._abelow[idx] >= s.release_hold_s - 1e-9)
+            if gone.any():
+                removed = self._az[idx[gone]]
+                keep = np.ones(self._az.size, dtype=bool)
+                keep[idx[gone]] = False
+                self._keep(keep)
+
+        # 3. per zone: warned now, its threats, earliest upcoming impact, largest probability
+        count = np.bincount(self._az, minlength=nz)
+        changed = np.zeros(nz, dtype=bool)
+        changed[added] = True
+        changed[removed] = True
+        records: list[tuple[int, WarningRecord]] = []
+        for j in np.flatnonzero(was_warned & (count == 0)).tolist():
+            records.append((j, AllClear(t, self.zones.names[j], float(self._issued[j]),
+                                        released=True)))
+            self._issued[j] = np.nan
+            self._reported_ids.pop(j, None)
+            self._reported_impact[j] = np.inf
+        warned = np.flatnonzero(count > 0)
+        if warned.size:
+            upcoming = np.where(self._aimp >= t, self._aimp, np.inf)
+            earliest = np.full(nz, np.inf)
+            np.minimum.at(earliest, self._az, upcoming)
+            latest = np.full(nz, -np.inf)
+            np.maximum.at(latest, self._az, self._aimp)
+            earliest = np.where(np.isfinite(earliest), earliest, latest)
+            fresh_zone = np.isnan(self._issued[warned])
+            moved = np.abs(earliest[warned] - self._reported_impact[warned]) \
+                > s.update_tolerance_s
+            report = warned[fresh_zone | changed[warned] | moved]
+            if report.size:
+                records.extend(self._records(t, report, count, earliest))
+        records.sort(key=lambda item: item[0])
+        out = [r for _, r in records]
+        out.extend(self.advance(t))
+        return out
+
+    def _records(
+        self, t: float, report: np.ndarray, count: np.ndarray, earliest: np.ndarray
+    ) -> list[tuple[int, WarningRecord]]:
+        """Issued or updated records of the zones ``report`` (warned zones that may have
+        changed); the probabilities they show are computed here where still unknown."""
+        by_zone = np.argsort(self._az, kind="stable")
+        starts = np.searchsorted(self._az[by_zone], report)
+        members = [by_zone[a:a + int(count[j])] for j, a in zip(report, starts, strict=True)]
+        rows = np.concatenate(members)
+        unknown = rows[np.isnan(self._ap[rows])]
+        if unknown.size:
+            self._ap[unknown] = self.zones.pair_masses(
+                self._mean, self._cov, np.column_stack([self._ak[unknown], self._az[unknown]]))
+        out: list[tuple[int, WarningRecord]] = []
+        for j, mine in zip(report.tolist(), members, strict=True):
+            ids = _sorted_ids(self._ids[k] for k in self._ak[mine].tolist())
+            name = self.zones.names[j]
+            e, pr = float(earliest[j]), float(self._ap[mine].max())
+            if np.isnan(self._issued[j]):
+                self._issued[j] = t
+                self._reported_ids[j], self._reported_impact[j] = ids, e
+                out.append((j, WarningIssued(t, name, ids, pr, e)))
+            elif (set(ids) != set(self._reported_ids[j])
+                  or abs(e - self._reported_impact[j]) > self.settings.update_tolerance_s):
+                self._reported_ids[j], self._reported_impact[j] = ids, e
+                out.append((j, WarningUpdated(t, name, ids, pr, e)))
+        return out
 
     def end_tracks(
         self, time_s: float, track_ids: Iterable[Hashable], *, neutralised: bool = False
@@ -265,23 +389,30 @@ class Warner:
         """Tracks ended at ``time_s``. Neutralised threats clear after the margin; others keep
         their predicted clearance time (the round is still coming)."""
         t = self._check_time(time_s)
-        if neutralised:
-            ids = set(track_ids)
-            for zone in self._active.values():
-                for tid in ids & zone.threats.keys():
-                    th = zone.threats[tid]
-                    th.clear_time_s = min(th.clear_time_s, t + self.settings.all_clear_margin_s)
+        if neutralised and self._ak.size:
+            keys = [self._keys[tid] for tid in track_ids if tid in self._keys]
+            if keys:
+                mine = np.isin(self._ak, keys)
+                self._aclr[mine] = np.minimum(self._aclr[mine],
+                                              t + self.settings.all_clear_margin_s)
         return self.advance(t)
 
     def advance(self, time_s: float) -> list[WarningRecord]:
         """Emit the all-clears due by ``time_s``."""
         t = self._check_time(time_s)
+        if not self._az.size:
+            return []
+        nz = len(self.zones)
+        last_clear = np.full(nz, -np.inf)
+        np.maximum.at(last_clear, self._az, self._aclr)
+        done = np.flatnonzero(~np.isnan(self._issued) & (last_clear <= t))
+        if not done.size:
+            return []
         out: list[WarningRecord] = []
-        for name in list(self.zones.names):
-            zone = self._active.get(name)
-            if zone is None:
-                continue
-            if all(th.clear_time_s <= t for th in zone.threats.values()):
-                out.append(AllClear(t, name, zone.issued_time_s))
-                del self._active[name]
+        for j in done.tolist():
+            out.append(AllClear(t, self.zones.names[j], float(self._issued[j])))
+            self._issued[j] = np.nan
+            self._reported_ids.pop(j, None)
+            self._reported_impact[j] = np.inf
+        self._keep(~np.isin(self._az, done))
         return out
