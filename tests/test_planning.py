@@ -4,6 +4,7 @@ outputs the scenario loader accepts."""
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 from pathlib import Path
@@ -201,3 +202,28 @@ def test_cli_plan_writes_best_yaml_and_a_confirmation(tmp_path: Path) -> None:
         lr = c[label]["leak_rate"]
         assert 0.0 <= lr["low"] <= lr["estimate"] <= lr["high"] <= 1.0
     load_scenario(out / "best.yaml", runnable=True)
+
+
+def test_two_objectives_give_a_pareto_front_of_loadable_sites(tmp_path: Path) -> None:
+    # facing the bombs kills them at the cost of interceptor rounds; facing away fires nothing
+    # and lets every bomb land: the two objectives conflict, so the front holds both kinds
+    result = plan_site(one_gun_one_axis(0.0), ["effectors.0.heading_deg=0,90,180,270"], tmp_path,
+                       objectives=["leak_rate", "rounds_fired"], budget=6, runs_per_trial=1,
+                       workers=1, confirm_runs=0)
+    front = result.pareto
+    assert front
+    with (tmp_path / "trials.csv").open() as f:
+        trials = [(float(r["leak_rate"]), float(r["rounds_fired"])) for r in csv.DictReader(f)]
+    assert len(trials) == 6
+    for a in front:  # no trial dominates a member of the front
+        mine = (a["leak_rate"], a["rounds_fired"])
+        assert not any(b[0] <= mine[0] and b[1] <= mine[1] and b != mine for b in trials)
+    # and every trial that no other dominates is on the front
+    undominated = {t for t in trials
+                   if not any(b[0] <= t[0] and b[1] <= t[1] and b != t for b in trials)}
+    assert undominated == {(a["leak_rate"], a["rounds_fired"]) for a in front}
+    for a in front:
+        load_scenario(tmp_path / "pareto" / f"trial-{a['trial']}.yaml", runnable=True)
+    # best.yaml is the front's site lowest on the first objective
+    assert result.summary["best"]["leak_rate"] == min(a["leak_rate"] for a in front)
+    assert (tmp_path / "figures" / "pareto.png").exists()
