@@ -95,8 +95,11 @@ def _draw_site(ax: Any, scenario: Scenario, title: str, highlight: Sequence[str]
         ax.add_patch(PolygonPatch(np.asarray(a.area.vertices_m) / 1e3, closed=True,
                                   fc="tab:blue", alpha=0.35, ec="tab:blue"))
     # threat axes: a line from the compound's centre towards each launch point or area
-    centre = np.mean([a.area.center_m for a in world.assets], axis=0) if world.assets else (
-        np.zeros(2))
+    named = {i.name: i.area for g in (world.populated, world.zones, world.assets) for i in g}
+    first = next((named[n] for n in highlight if n in named), None)
+    if first is None and world.assets:
+        first = world.assets[0].area
+    centre = np.zeros(2) if first is None else np.asarray(first.center_m[:2], dtype=float)
     for t in world.threats:
         src = t.launch_point_m[:2] if t.launch_point_m is not None else t.launch_area.center_m
         d = np.asarray(src[:2]) - centre
