@@ -15,7 +15,15 @@ from shapely import Point
 from typer.testing import CliRunner
 
 from counterram.cli import app
-from counterram.planning import PlanInterruptedError, PlanSpaceError, SearchSpace, plan_site
+from counterram.planning import (
+    Dimension,
+    PlanInterruptedError,
+    PlanSpaceError,
+    SearchSpace,
+    parse_vary,
+    plan_site,
+)
+from counterram.planning.confirm import paired_leak_difference
 from counterram.scenario import Scenario, load_scenario
 from counterram.scenario.dump import dump_scenario
 
@@ -227,3 +235,26 @@ def test_two_objectives_give_a_pareto_front_of_loadable_sites(tmp_path: Path) ->
     # best.yaml is the front's site lowest on the first objective
     assert result.summary["best"]["leak_rate"] == min(a["leak_rate"] for a in front)
     assert (tmp_path / "figures" / "pareto.png").exists()
+
+
+def test_vary_ranges_and_choices_are_read_as_written() -> None:
+    assert parse_vary("effectors.0.heading_deg=0..360") == Dimension(
+        "effectors.0.heading_deg", 0.0, 360.0, integer=True)
+    assert parse_vary("effectors.0.position.east_m=-500.0..500").integer is False
+    d = parse_vary("effectors.0.kill_model=presented_area,lethal_radius")
+    assert d.choices == ("presented_area", "lethal_radius")
+    assert Dimension("effectors.0.heading_deg", 300.0, 420.0).contains(30.0)  # wraps past north
+    assert not Dimension("effectors.0.heading_deg", 300.0, 420.0).contains(200.0)
+
+
+def test_paired_difference_of_leak_rates_over_common_seeds() -> None:
+    # 40 paired runs of 10 rounds on assets: the best site lets 2 fewer land in every run
+    original = [{"seed": s, "leakers_on_assets": 6, "rounds_on_assets": 10} for s in range(40)]
+    best = [{"seed": s, "leakers_on_assets": 4, "rounds_on_assets": 10} for s in range(40)]
+    d = paired_leak_difference(original, best)
+    assert d["runs"] == 40
+    assert d["estimate"] == pytest.approx(-0.2)
+    assert d["low"] == pytest.approx(-0.2) and d["high"] == pytest.approx(-0.2)  # no spread
+    # the same site against itself: a difference of exactly 0
+    same = paired_leak_difference(original, original)
+    assert (same["estimate"], same["low"], same["high"]) == (0.0, 0.0, 0.0)
