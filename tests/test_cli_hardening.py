@@ -14,6 +14,7 @@ from conftest import two_firings
 from counterram.commands import run as run_module
 from counterram.commands.campaign import campaign
 from counterram.commands.engine_live import engine_live
+from counterram.commands.plan import plan
 from counterram.commands.replay import replay
 from counterram.commands.run import run
 from counterram.scenario import dump_scenario
@@ -26,6 +27,7 @@ def _app() -> typer.Typer:
     app.command("engine")(engine_live)
     app.command("replay")(replay)
     app.command("campaign")(campaign)
+    app.command("plan")(plan)
     return app
 
 
@@ -87,13 +89,15 @@ def test_replay_shows_events_missing_their_fields(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------- --out
-@pytest.mark.parametrize("command", ["run", "engine", "campaign"])
+@pytest.mark.parametrize("command", ["run", "engine", "campaign", "plan"])
 def test_an_empty_out_is_refused(command: str, scenario_file: Path, plots_file: Path,
                                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     args = {"run": ["run", str(scenario_file)],
             "engine": ["engine", "--scenario", str(scenario_file), "--plots", str(plots_file)],
-            "campaign": ["campaign", str(scenario_file), "--runs", "1"]}[command]
+            "campaign": ["campaign", str(scenario_file), "--runs", "1"],
+            "plan": ["plan", str(scenario_file), "--vary", "effectors.0.heading_deg=0..360"],
+            }[command]
     before = sorted(p.name for p in tmp_path.iterdir())
     _clean_failure(CliRunner().invoke(_app(), [*args, "--out", ""]), "empty path")
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written here

@@ -10,6 +10,7 @@ from counterram import __version__
 from counterram.commands.campaign import campaign
 from counterram.commands.engine_live import engine_live
 from counterram.commands.munitions import munitions
+from counterram.commands.plan import plan
 from counterram.commands.plots import plots
 from counterram.commands.replay import replay
 from counterram.commands.run import run
@@ -50,6 +51,7 @@ app.command("run")(run)
 app.command("engine")(engine_live)
 app.command("replay")(replay)
 app.command("campaign")(campaign)
+app.command("plan")(plan)
 app.command("trajectory")(trajectory)
 app.command("munitions")(munitions)
 app.command("scenarios")(scenarios)
