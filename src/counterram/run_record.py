@@ -56,6 +56,16 @@ class LiveResult:
         """99th percentile of the plot-to-warning latency (NaN without a timed warning)."""
         return _percentile(self.latencies_ms, 99)
 
+    @property
+    def processing_p50_ms(self) -> float:
+        """Median of the warnings' processing part (:attr:`processing_ms`)."""
+        return _percentile(self.processing_ms, 50)
+
+    @property
+    def processing_p99_ms(self) -> float:
+        """99th percentile of the warnings' processing part."""
+        return _percentile(self.processing_ms, 99)
+
 
 def _percentile(values: list[float], q: float) -> float:
     if not values:

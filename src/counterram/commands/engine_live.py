@@ -164,6 +164,8 @@ def engine_live(
         table.add_row("warnings timed", str(len(result.latencies_ms)))
         table.add_row("plot-to-warning p50 ms", f"{result.latency_p50_ms:.1f}")
         table.add_row("plot-to-warning p99 ms", f"{result.latency_p99_ms:.1f}")
+        table.add_row("processing p50 ms", f"{result.processing_p50_ms:.1f}")
+        table.add_row("processing p99 ms", f"{result.processing_p99_ms:.1f}")
     for kind, count in sorted(result.events.items()):
         table.add_row(f"events: {kind}", str(count))
     console.print(table)
