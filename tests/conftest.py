@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
 import signal
 import socket
@@ -260,6 +261,30 @@ def asterix_sensors() -> list:
 
     return [SensorInfo(3, "lcmr-1", (0.0, 0.0, 8.0), 15.0, 5e-3, 5e-3, 1.0),
             SensorInfo(300, "fcr-1", (500.0, -200.0, 12.0), 5.0, 1e-3, 1e-3, None)]
+
+
+ASTERIX_DECODER_ENV = "COUNTERRAM_ASTERIX_DECODER_PYTHON"
+"""Names the Python interpreter of a virtual environment with ``asterix-decoder`` installed
+(default: ``.venv-asterix-decoder/bin/python`` in the repository, which ``.ci/run`` creates)."""
+
+
+@pytest.fixture(scope="session")
+def asterix_decoder_python() -> Path:
+    """The interpreter of the ``asterix-decoder`` environment (:data:`ASTERIX_DECODER_ENV`);
+    made at the default place, as ``.ci/run`` makes it, when it is not there yet."""
+    named = os.environ.get(ASTERIX_DECODER_ENV)
+    if named:
+        path = Path(named)
+        assert path.is_file(), f"{ASTERIX_DECODER_ENV}={named}: no such interpreter"
+        return path
+    venv = Path(__file__).resolve().parent.parent / ".venv-asterix-decoder"
+    python = venv / "bin" / "python"
+    if not python.is_file():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        done = subprocess.run([str(python), "-m", "pip", "install", "--quiet",
+                               "asterix-decoder>=0.7"], capture_output=True, text=True)
+        assert done.returncode == 0, "cannot install asterix-decoder: " + done.stderr[-2000:]
+    return python
 
 
 def random_plots(n: int, seed: int = 1, sensor_id: int = 3):

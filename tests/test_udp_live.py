@@ -1,7 +1,9 @@
 """Two processes on loopback: ``counterram plots --send`` feeds a scenario's plots as UDP
 datagrams at 10× real time, ``counterram engine --plots …udp://127.0.0.1:PORT`` tracks and warns
-on them, and its events match the file-fed engine's in content; with 10 % of the datagrams
-dropped it keeps running and still warns every zone and every in-zone round."""
+on them, on the stream's clock or (``--realtime --speed 10``) on the wall clock, and its events
+match the file-fed engine's in content; with 10 % of the datagrams dropped the wall-clock engine
+keeps running, counts every lost datagram and still warns every zone and every in-zone
+round."""
 
 from __future__ import annotations
 
@@ -21,7 +23,11 @@ SPEED = 10.0
 STEP_S = 0.5  # the engine's step: a plot a step late moves an event by one step
 
 
-def _live(live_files: dict, out: Path, fmt: str, *extra: str) -> tuple[list[dict], str, str]:
+REALTIME = ("--realtime", "--speed", str(SPEED))
+
+
+def _live(live_files: dict, out: Path, fmt: str, *extra: str,
+          engine_args: tuple[str, ...] = ()) -> tuple[list[dict], str, str]:
     """Start the engine on UDP, wait for its socket, run the sender, and return the engine's
     events (events.jsonl) and both processes' stdout."""
     port = free_port(socket.SOCK_DGRAM)
@@ -29,7 +35,8 @@ def _live(live_files: dict, out: Path, fmt: str, *extra: str) -> tuple[list[dict
     engine = subprocess.Popen([
         *COUNTERRAM, "engine", "--scenario", str(live_files["scenario"]), "--plots",
         f"{scheme}://127.0.0.1:{port}", "--out", str(out), "--max-idle-s", "3",
-        "--wait-first-s", "90"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        "--wait-first-s", "90", *engine_args], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
     try:
         assert engine.stderr is not None
         seen = []
@@ -107,6 +114,42 @@ def test_asterix_feed_at_10x_matches_the_file_fed_engine(live_files, tmp_path) -
     print(f"live asterix at {SPEED:g}x: {time.monotonic() - start:.1f} s; sender: {sent.strip()}")
 
 
+def _row(stdout: str, name: str) -> str:
+    """The value of row ``name`` of the engine's final table."""
+    for line in stdout.splitlines():
+        cells = [c.strip() for c in line.strip("│ ").split("│")]
+        if len(cells) == 2 and cells[0] == name:
+            return cells[1]
+    raise AssertionError(f"no row {name!r} in:\n{stdout}")
+
+
+def test_realtime_asterix_feed_at_10x_matches_the_file_fed_engine(live_files, tmp_path) -> None:
+    """The wall-clock engine (a step every 50 ms of wall time at 10×) on the same feed: the
+    same tracks, warnings and zones as the file-fed engine, each zone's first warning and all
+    clear within a step of its stream time (a plot that misses its step moves an event by one
+    step), every warning timed by its plot."""
+    start = time.monotonic()
+    events, stdout, sent = _live(live_files, tmp_path / "rt", "asterix", engine_args=REALTIME)
+    ref = live_files["events"]
+    n_sent = int(sent.split("sent ")[1].split()[0])
+    assert _row(stdout, "plots accepted") == str(n_sent), stdout  # none late, none lost
+    assert _content(events) == _content(ref)
+    for kind in ("warning", "all_clear"):
+        got, want = _first(events, kind), _first(ref, kind)
+        assert got.keys() == want.keys()
+        for zone, t in want.items():
+            assert abs(got[zone] - t) <= STEP_S, (kind, zone, got[zone], t)
+    warnings = [e for e in events if e["kind"] == "warning"]
+    assert warnings and all(e["latency_ms"] > 0 for e in warnings)
+    assert all(e["plot_arrival_s"] > 0 for e in warnings)
+    in_zones, warned = _warned_in_time(events, live_files["scenario"])
+    assert in_zones > 0 and warned == in_zones
+    print(f"realtime asterix at {SPEED:g}x: {time.monotonic() - start:.1f} s; plot-to-warning "
+          f"p50 {_row(stdout, 'plot-to-warning p50 ms')} ms, p99 "
+          f"{_row(stdout, 'plot-to-warning p99 ms')} ms over {len(warnings)} warnings, "
+          f"{_row(stdout, 'steps skipped (behind)')} steps skipped")
+
+
 def _received_per_round(jsonl: Path, fraction: float) -> Counter[int]:
     """Plots per round that survive the sender's drops: the file's plots in send order (report
     time, then time) with the same seeded mask."""
@@ -117,11 +160,21 @@ def _received_per_round(jsonl: Path, fraction: float) -> Counter[int]:
 
 
 def test_jsonl_feed_with_10_percent_dropped_still_warns(live_files, tmp_path) -> None:
+    """The wall-clock engine on a feed losing 10 % of its datagrams: it runs to the end,
+    counts exactly the datagrams lost (the lines' ``seq``), and warns as before."""
     start = time.monotonic()
-    events, stdout, sent = _live(live_files, tmp_path / "lossy", "jsonl", "--drop", "0.1")
-    n_dropped = int(sent.split("dropped ")[1].split(",")[0])
+    events, stdout, sent = _live(live_files, tmp_path / "lossy", "jsonl", "--drop", "0.1",
+                                 engine_args=REALTIME)
+    n_dropped = int(sent.split("dropped ")[1].split(",")[0].split()[0])
+    n_sent = int(sent.split("sent ")[1].split()[0])
     assert 40 < n_dropped < 160, sent  # about 10 % of ~800 plots
-    assert "plots accepted" in stdout and not [e for e in events if e["kind"] == "plot_rejected"]
+    # every drop between the first and the last datagram received shows as a seq gap
+    kept = np.flatnonzero(~drop_mask(n_sent + n_dropped, 0.1, LIVE_SEED))
+    between = int(kept[-1] - kept[0] + 1 - kept.size)
+    assert n_dropped - 3 <= between <= n_dropped  # drops at the very ends leave no gap
+    assert _row(stdout, "plots missing (seq gaps)") == str(between), stdout
+    assert _row(stdout, "plots accepted") == str(n_sent), stdout
+    assert not [e for e in events if e["kind"] == "plot_rejected"]
     received = _received_per_round(live_files["jsonl"], 0.1)
     assert all(received[r] >= 4 for r in received if r >= 0)  # every round still seen enough
     ref = live_files["events"]

@@ -43,6 +43,7 @@ import numpy as np
 
 from counterram.engine import Engine, EngineConfig
 from counterram.events import Event, PlotRejected
+from counterram.realtime import RealtimeOptions, run_realtime
 from counterram.run_record import LiveResult, RunRecord
 from counterram.scenario.resolved import resolve
 from counterram.sensors.plotio import Plot, PlotReader
@@ -137,8 +138,10 @@ class RunDriver:
         wall_clock: Callable[[], float] | None = None,
         scenario: Any | None = None,
         keep_events: bool = False,
+        realtime: RealtimeOptions | None = None,
     ) -> RunRecord:
-        """Run ``engine`` on a plot source (or any iterable of plot lines): module docstring.
+        """Run ``engine`` on a plot source (or any iterable of plot lines): module docstring;
+        with ``realtime`` on the wall clock instead (:func:`counterram.realtime.run_realtime`).
         The record keeps the events only with ``keep_events``: a live engine runs for days, and
         its sinks have them."""
         if self.out is not None:
@@ -160,14 +163,21 @@ class RunDriver:
             for s in self.sinks:
                 s.write(now, events)
 
-        lines = source.lines() if isinstance(source, PlotSource) else source
         try:
             for s in self.sinks:
                 s.open(start)
                 opened.append(s)
-            record.live = run_live(engine, lines, emit, step_s=step_s, drain_s=drain_s,
-                                   time_tolerance_s=time_tolerance_s, max_jump_s=max_jump_s,
-                                   wall_clock=wall_clock, on_header=on_header)
+            if realtime is not None:
+                record.live = run_realtime(engine, source, emit, options=realtime,
+                                           step_s=step_s, drain_s=drain_s,
+                                           time_tolerance_s=time_tolerance_s,
+                                           max_jump_s=max_jump_s, on_header=on_header)
+            else:
+                lines = source.lines() if isinstance(source, PlotSource) else source
+                record.live = run_live(engine, lines, emit, step_s=step_s, drain_s=drain_s,
+                                       time_tolerance_s=time_tolerance_s,
+                                       max_jump_s=max_jump_s, wall_clock=wall_clock,
+                                       on_header=on_header)
             record.plots_received = record.live.plots_accepted
         finally:
             for s in opened:
@@ -274,6 +284,7 @@ def run_live(
             flush(k)
             k += 1
     result.rejected = reader.rejected + engine.rejected
+    result.missing = reader.missing
     return result
 
 

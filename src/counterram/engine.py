@@ -293,6 +293,10 @@ class Engine:
         self.rejected: Counter[str] = Counter()
         """Plots rejected so far, by reason (:data:`PLOT_REJECT_REASONS`)."""
         self.plots_accepted = 0
+        self.last_plot_track_id = np.zeros(0, dtype=np.int64)
+        """Aligned with the latest step's input plots: the track that used each one (−1: none,
+        or rejected); the wall-clock driver times its warnings by it (docs/running.md)."""
+        self._kept = np.zeros(0, dtype=np.int64)
         self.last_latency_s: dict[str, float] = {}
         """Wall-clock seconds of each stage of the latest step."""
         self.health = SensorHealthMonitor(
@@ -384,6 +388,7 @@ class Engine:
         if self.steps == 0 and self.fire_control is not None:
             picture.events.extend(self.fire_control.initial_status(t))
         last: dict[str, float] = {}
+        self._kept = np.arange(len(plots), dtype=np.int64)  # the screen narrows it
         start = mark = clock()
         for stage in self.stages:
             stage.step(picture)
@@ -392,6 +397,10 @@ class Engine:
             mark = now_mark
         last["total"] = mark - start
         self.last_orders = picture.orders
+        used = np.full(len(plots), -1, dtype=np.int64)
+        if picture.tracks is not None and len(picture.tracks.plot_track_id) == len(self._kept):
+            used[self._kept] = picture.tracks.plot_track_id
+        self.last_plot_track_id = used
 
         self.time_s = t
         self.steps += 1
@@ -403,6 +412,7 @@ class Engine:
     # ------------------------------------------------------------------ stages
     def screen(self, t: float, plots: PlotBatch, events: list[Event]) -> PlotBatch:
         n = len(plots)
+        self._kept = np.arange(n, dtype=np.int64)
         if n == 0:
             return plots
         reason = np.full(n, "", dtype=object)
@@ -442,7 +452,10 @@ class Engine:
                     events.append(PlotRejected(time_s=t, reason=r, count=counts[r], detail=detail))
                     self.rejected[r] += counts[r]
         self.plots_accepted += int(ok.sum())
-        return plots if ok.all() else plots.take(np.flatnonzero(ok))
+        if ok.all():
+            return plots
+        self._kept = np.flatnonzero(ok)
+        return plots.take(self._kept)
 
     def track_events(
         self, t: float, out: TrackerOutput, events: list[Event]

@@ -50,6 +50,9 @@ class Event:
 
     kind: ClassVar[str] = "event"
     truth: ClassVar[bool] = False
+    optional: ClassVar[frozenset[str]] = frozenset()
+    """Fields left out of :meth:`to_dict` while unmeasured (NaN): what only some runs measure
+    (a wall-clock engine's latencies) does not change the other runs' logs."""
 
     time_s: float
 
@@ -59,7 +62,10 @@ class Event:
         if self.truth:
             out["truth"] = True
         for f in fields(self):
-            out[f.name] = _plain(getattr(self, f.name))
+            value = _plain(getattr(self, f.name))
+            if value is None and f.name in self.optional:
+                continue
+            out[f.name] = value
         return out
 
     def to_json(self) -> str:
@@ -197,12 +203,19 @@ class WarningIssued(Event):
     """INCOMING for a zone: first warning (``update`` False) or a change of an active one."""
 
     kind: ClassVar[str] = "warning"
+    optional: ClassVar[frozenset[str]] = frozenset({"plot_arrival_s", "latency_ms"})
     zone: str = ""
     track_ids: tuple[int, ...] = ()
     probability: float = 0.0
     predicted_impact_time_s: float = math.nan
     update: bool = False
     early: bool = False
+    plot_arrival_s: float = math.nan
+    """Wall-clock engine only: the monotonic receive time of the plot that caused the warning
+    (the latest-received plot that updated one of ``track_ids``; docs/running.md)."""
+    latency_ms: float = math.nan
+    """Wall-clock engine only: plot-to-warning latency, from ``plot_arrival_s`` to the moment
+    the step that issued the warning returned it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,10 +31,48 @@ class LiveResult:
     last_step_s: float = math.nan
     gaps_jumped: int = 0
     """Gaps in the stream that the step grid jumped over (:func:`counterram.driver.run_live`)."""
+    missing: int = 0
+    """Plot lines the stream's ``seq`` numbers say never arrived (lost datagrams)."""
+    steps_skipped: int = 0
+    """Wall-clock engine: grid steps skipped to catch up after falling behind."""
+    latencies_ms: list[float] = field(default_factory=list)
+    """Wall-clock engine: plot-to-warning latency of every warning event, ms
+    (:mod:`counterram.realtime`)."""
+    processing_ms: list[float] = field(default_factory=list)
+    """Wall-clock engine: of each warning's latency, the part from the later of its plot's
+    arrival and its step's start to the step's return, ms."""
 
     @property
     def total_rejected(self) -> int:
         return sum(self.rejected.values())
+
+    @property
+    def latency_p50_ms(self) -> float:
+        """Median plot-to-warning latency (NaN without a timed warning)."""
+        return _percentile(self.latencies_ms, 50)
+
+    @property
+    def latency_p99_ms(self) -> float:
+        """99th percentile of the plot-to-warning latency (NaN without a timed warning)."""
+        return _percentile(self.latencies_ms, 99)
+
+    @property
+    def processing_p50_ms(self) -> float:
+        """Median of the warnings' processing part (:attr:`processing_ms`)."""
+        return _percentile(self.processing_ms, 50)
+
+    @property
+    def processing_p99_ms(self) -> float:
+        """99th percentile of the warnings' processing part."""
+        return _percentile(self.processing_ms, 99)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return math.nan
+    import numpy as np
+
+    return float(np.percentile(np.asarray(values, dtype=float), q))
 
 
 @dataclass

@@ -15,7 +15,6 @@ a TAK server or client as Cursor on Target (docs/cot.md).
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -29,6 +28,7 @@ from counterram.commands.scenario import EXIT_INVALID, _fail
 from counterram.commands.tak import TakOption, cot_sink, print_tak
 from counterram.driver import RunDriver
 from counterram.engine import Engine
+from counterram.realtime import DEFAULT_HOLD_S, DEFAULT_LATE_TOLERANCE_S, RealtimeOptions
 from counterram.scenario import ScenarioError, load_scenario
 from counterram.sinks import make_sinks
 from counterram.sources import SourceError, open_source
@@ -72,10 +72,28 @@ def engine_live(
                            "(a previous events.jsonl is replaced).")
     ] = False,
     realtime: Annotated[
-        bool, typer.Option("--realtime", help="The plots' times run with the wall clock (a "
-                           "live feed): a plot more than 60 s ahead of it is rejected as "
-                           "time_jump.")
+        bool, typer.Option("--realtime", help="Step on the wall clock (a live feed): a step "
+                           "every step period whether plots come or not; plots later than "
+                           "--late-tolerance-s are rejected as late; warnings carry their "
+                           "plot-to-warning latency (docs/running.md).")
     ] = False,
+    speed: Annotated[
+        float, typer.Option(help="--realtime: stream seconds per wall second (1 for a radar; "
+                            "the sender's --speed for a simulated feed).")
+    ] = 1.0,
+    late_tolerance_s: Annotated[
+        float, typer.Option(help="--realtime: stream seconds a plot may arrive after its "
+                            "report time and still be used.")
+    ] = DEFAULT_LATE_TOLERANCE_S,
+    hold_s: Annotated[
+        float, typer.Option(help="--realtime: wall seconds a step waits past its time for "
+                            "plots in transit or being decoded.")
+    ] = DEFAULT_HOLD_S,
+    step_s: Annotated[
+        float | None, typer.Option(help="The engine's step (default: the stream header's, "
+                                   "else the scenario's fastest search radar's revisit).",
+                                   min=1e-3, max=10.0)
+    ] = None,
     tak: TakOption = None,
     serve: Annotated[
         bool, typer.Option("--serve", help="Show the engine live in the web view (docs/web.md); "
@@ -92,6 +110,10 @@ def engine_live(
     problem = out_folder_problem(out_text, force=force)
     if problem:
         _error(problem)
+    try:
+        options = RealtimeOptions(speed, late_tolerance_s, hold_s) if realtime else None
+    except ValueError as exc:
+        _error(str(exc))
     out = Path(out_text)
     feed = cot_sink(tak, _error)
     try:
@@ -118,8 +140,8 @@ def engine_live(
         view, web = start_live_view(sc, engine, host=serve_host, port=serve_port)
         sinks.append(view.sink)
     try:
-        record = RunDriver(sinks, out).live(
-            engine, source, scenario=sc, wall_clock=time.monotonic if realtime else None)
+        record = RunDriver(sinks, out).live(engine, source, scenario=sc, step_s=step_s,
+                                            realtime=options)
     except OSError as exc:
         _error(f"cannot run: {exc.strerror or exc}")
     result = record.live
@@ -136,6 +158,14 @@ def engine_live(
     table.add_row("plots rejected", str(result.total_rejected))
     for reason, count in sorted(result.rejected.items()):
         table.add_row(f"  {reason}", str(count))
+    table.add_row("plots missing (seq gaps)", str(result.missing))
+    if realtime:
+        table.add_row("steps skipped (behind)", str(result.steps_skipped))
+        table.add_row("warnings timed", str(len(result.latencies_ms)))
+        table.add_row("plot-to-warning p50 ms", f"{result.latency_p50_ms:.1f}")
+        table.add_row("plot-to-warning p99 ms", f"{result.latency_p99_ms:.1f}")
+        table.add_row("processing p50 ms", f"{result.processing_p50_ms:.1f}")
+        table.add_row("processing p99 ms", f"{result.processing_p99_ms:.1f}")
     for kind, count in sorted(result.events.items()):
         table.add_row(f"events: {kind}", str(count))
     console.print(table)

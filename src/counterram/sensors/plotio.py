@@ -194,6 +194,8 @@ class Plot:
     snr_db: float
     report_time_s: float
     truth_round_id: int | None = None
+    arrival_s: float = math.nan
+    """When the line arrived (the reader's ``arrival`` clock; NaN without one)."""
 
 
 class _Rejected(Exception):  # noqa: N818  (a rejection, not an error)
@@ -325,7 +327,14 @@ class PlotReader:
     (every field equal) within ``time_tolerance_s`` is rejected as ``duplicate``. With a
     ``wall_clock`` (a live feed whose plot times run with real time, e.g. ``time.monotonic``),
     a plot more than ``max_jump_s`` further ahead of the latest plot than the wall clock has
-    moved since is rejected as ``time_jump`` at once.
+    moved since is rejected as ``time_jump`` at once. ``arrival`` (a clock) stamps each plot
+    with the time its line was read (:attr:`Plot.arrival_s`).
+
+    Gaps: a plot line may carry ``seq``, a number the sender gives every plot line (a UDP
+    sender counts its datagrams, those lost included). A ``seq`` more than one past the
+    highest seen adds the numbers skipped to :attr:`missing`; a lower one (a line that
+    arrived out of order) takes one back; a ``seq`` of 0 after others (a sender restarted)
+    starts counting afresh.
 
     Nothing raises on bad data: :attr:`rejected` counts rejections by reason
     (:data:`REJECT_REASONS`), :attr:`accepted` counts plots, and each rejection is logged (the
@@ -342,6 +351,7 @@ class PlotReader:
         confirm_jump: int = 3,
         add_sensors: bool = True,
         wall_clock: Callable[[], float] | None = None,
+        arrival: Callable[[], float] | None = None,
     ) -> None:
         if not (math.isfinite(max_jump_s) and max_jump_s > 0) or confirm_jump < 1:
             raise ValueError("PlotReader: max_jump_s must be > 0 and confirm_jump ≥ 1")
@@ -352,7 +362,11 @@ class PlotReader:
         self.confirm_jump = confirm_jump
         self.add_sensors = add_sensors
         self.wall_clock = wall_clock
+        self.arrival = arrival
         self._wall_at_latest = math.nan
+        self.missing = 0
+        """Lines the stream's ``seq`` numbers say never came (class docstring)."""
+        self._seq: int | None = None
         self.rejected: Counter[str] = Counter()
         self.accepted = 0
         self.headers = 0
@@ -445,6 +459,11 @@ class PlotReader:
                             f"'truth_round_id' must be an integer, got {_short(rid)}")
         if rid is not None and not -(2**63) <= rid < 2**63:
             raise _Rejected("out_of_range", "'truth_round_id' beyond a 64-bit integer")
+        seq = record.get("seq")
+        if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int) or seq < 0):
+            raise _Rejected("wrong_type", f"'seq' must be an integer ≥ 0, got {_short(seq)}")
+        if seq is not None:  # received, whatever becomes of it: not missing
+            self._sequence(seq)
         sid = self._sensor_id(record["sensor"])
         if abs(t) > MAX_ABS_TIME_S:  # type: ignore[arg-type]
             raise _Rejected("out_of_range", f"t {t} beyond ±{MAX_ABS_TIME_S:g} s")
@@ -474,7 +493,19 @@ class PlotReader:
             snr,  # type: ignore[arg-type]
             t if report is None else report,  # type: ignore[arg-type]
             rid,
+            math.nan if self.arrival is None else self.arrival(),
         )
+
+    def _sequence(self, seq: int) -> None:
+        """Count the lines a ``seq`` number says are missing (class docstring)."""
+        last = self._seq
+        if last is None or (seq == 0 and last > 0):
+            self._seq = seq
+        elif seq > last:
+            self.missing += seq - last - 1
+            self._seq = seq
+        elif seq < last and self.missing:
+            self.missing -= 1
 
     # ---- duplicates ---------------------------------------------------------------------
     @staticmethod

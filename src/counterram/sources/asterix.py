@@ -17,10 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from counterram.sensors.asterix import AsterixDecoder
+from counterram.sensors.asterix import AsterixDecoder, cat048
 from counterram.sensors.plotio import LineRejection
 from counterram.sources.base import SourceError, register_source
-from counterram.sources.streams import LOCALHOST, first_wait, parse_udp_url, udp_datagrams
+from counterram.sources.streams import (
+    LOCALHOST,
+    first_wait,
+    parse_udp_url,
+    timed_udp_datagrams,
+    udp_datagrams,
+)
 
 __all__ = ["AsterixFileSource", "AsterixUdpSource", "asterix_options", "decoder_from_options"]
 
@@ -82,6 +88,18 @@ class AsterixUdpSource:
                                   first_wait_s=self.first_wait_s):
             self.datagrams += 1
             yield from self.decoder.lines(data)
+
+    def timed_lines(self) -> Iterator[tuple[float, str | LineRejection]]:
+        """(monotonic receive time of its datagram, line): the wall-clock engine's input. The
+        codec is loaded before the socket is bound (~1 s): datagrams queued behind that
+        import would be stamped, and judged, late."""
+        cat048()
+        for arrival, data in timed_udp_datagrams(
+                self.port, max_idle_s=self.max_idle_s, max_datagrams=self.max_datagrams,
+                ready=self.ready, first_wait_s=self.first_wait_s):
+            self.datagrams += 1
+            for line in self.decoder.lines(data):
+                yield arrival, line
 
 
 def _udp(spec: str, options: dict[str, Any]) -> AsterixUdpSource:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any
 from counterram.sources.base import SourceError, register_source
 
 __all__ = ["LOCALHOST", "RECEIVE_BUFFER_BYTES", "FileSource", "StdinSource", "UdpSource",
-           "first_wait", "parse_udp_url", "udp_datagrams", "udp_lines"]
+           "first_wait", "parse_udp_url", "timed_udp_datagrams", "udp_datagrams", "udp_lines"]
 
 LOCALHOST = "127.0.0.1"
 
@@ -72,6 +73,14 @@ class UdpSource:
                          max_datagrams=self.max_datagrams, ready=self.ready,
                          first_wait_s=self.first_wait_s)
 
+    def timed_lines(self) -> Iterator[tuple[float, str]]:
+        """(monotonic receive time of its datagram, line): the wall-clock engine's input."""
+        for arrival, data in timed_udp_datagrams(
+                self.port, max_idle_s=self.max_idle_s, max_datagrams=self.max_datagrams,
+                ready=self.ready, first_wait_s=self.first_wait_s):
+            for line in data.decode("utf-8", errors="replace").splitlines():
+                yield arrival, line
+
 
 def parse_udp_url(url: str) -> int:
     """The port of ``udp://127.0.0.1:PORT``; anything else raises :class:`SourceError` (the
@@ -97,6 +106,22 @@ def udp_datagrams(
     """UDP datagrams received on 127.0.0.1:``port`` (0: any free port, reported to
     ``ready(port)`` once bound); ends after ``max_idle_s`` without a datagram (``first_wait_s``
     before the first one: a receiver started before its sender), or after ``max_datagrams``."""
+    for _, data in timed_udp_datagrams(port, max_idle_s=max_idle_s,
+                                       max_datagrams=max_datagrams, ready=ready,
+                                       first_wait_s=first_wait_s):
+        yield data
+
+
+def timed_udp_datagrams(
+    port: int,
+    *,
+    max_idle_s: float = 5.0,
+    max_datagrams: int | None = None,
+    ready: Callable[[int], None] | None = None,
+    first_wait_s: float | None = None,
+) -> Iterator[tuple[float, bytes]]:
+    """:func:`udp_datagrams` with each datagram's receive time (``time.monotonic`` just after
+    the socket returned it)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         with contextlib.suppress(OSError):  # best effort (module docstring)
@@ -111,10 +136,11 @@ def udp_datagrams(
                 data = sock.recv(65535)
             except TimeoutError:
                 return
+            arrival = time.monotonic()
             if count == 0:
                 sock.settimeout(max_idle_s)
             count += 1
-            yield data
+            yield arrival, data
     finally:
         sock.close()
 

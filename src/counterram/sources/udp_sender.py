@@ -155,14 +155,23 @@ def jsonl_datagrams(
     truth: PlotTruth | None = None,
     **meta: object,
 ) -> tuple[bytes, list[Datagram]]:
-    """The header line and one plot line per plot (send order), as datagram bytes."""
+    """The header line and one plot line per plot (send order), as datagram bytes; each line
+    carries ``seq``, its place in the send order (0, 1, …), so that a receiver counts the
+    datagrams it never got (docs/plots.md)."""
     order = _order(plots)
     batch = plots.take(order)
     labels = None if truth is None else PlotTruth(np.asarray(truth.round_id)[order])
     report = np.asarray(batch.report_time_s).tolist()
     lines = plot_lines(batch, sensors, labels)
-    out = [Datagram(t, line.encode("utf-8")) for t, line in zip(report, lines, strict=True)]
+    out = [Datagram(t, _with_seq(line, i).encode("utf-8"))
+           for i, (t, line) in enumerate(zip(report, lines, strict=True))]
     return header_line(sensors, **meta).encode("utf-8"), out
+
+
+def _with_seq(line: str, seq: int) -> str:
+    """A plot line (a JSON object) with ``"seq": seq`` as its last key."""
+    text = line.rstrip()
+    return f'{text[:-1]},"seq":{seq}}}'
 
 
 def drop_mask(n: int, fraction: float, seed: int) -> np.ndarray:
