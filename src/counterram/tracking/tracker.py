@@ -154,6 +154,12 @@ class TrackerConfig:
     ``revisit_s`` is the expected time between looks of a sensor (``sensor_revisit_s`` overrides
     it per ``sensor_id``); it sets the M-of-N look clock and the miss count. A confirmed track is
     deleted after ``max_misses`` looks without a plot.
+
+    Rounds outside the catalogue: ``drag_shape_sigma`` scales the drag-shape process noise on
+    the log drag scale (the reference curve's own change of ln Cd over each prediction, so
+    zero where the curve is flat); a confirmed track that has missed a look is predicted with
+    ``reacquire_q`` (m²/s³) more white acceleration and ``reacquire_beta_sigma`` more spread
+    on the drag scale, so that it re-acquires its own plots (see docs/tracking.md).
     """
 
     gate_probability: float = 0.999
@@ -173,6 +179,9 @@ class TrackerConfig:
     process_noise_q_beta: float = 1e-3
     max_step_s: float = 1.0
     duplicate_probability: float = 0.99
+    drag_shape_sigma: float = 1.0
+    reacquire_q: float = 50.0
+    reacquire_beta_sigma: float = 0.3
 
     def __post_init__(self) -> None:
         if not 0.0 < self.gate_probability < 1.0:
@@ -202,6 +211,12 @@ class TrackerConfig:
             "process_noise_q",
         ):
             _positive(name, getattr(self, name))
+        for name in ("drag_shape_sigma", "reacquire_q", "reacquire_beta_sigma"):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value >= 0):
+                raise ValueError(
+                    f"TrackerConfig.{name} must be a finite number >= 0, got {value!r}"
+                )
         if self.late_tolerance_s < 0:
             raise ValueError("TrackerConfig.late_tolerance_s must be >= 0")
         for sid, rev in self.sensor_revisit_s.items():
@@ -323,6 +338,8 @@ class Tracker:
         self._motion_args = self.motion.kernel_args()
         if self._motion_args[1].size != 1:
             raise ValueError("Tracker: the motion model must have one area-to-mass ratio")
+        self._inflation = (float(c.drag_shape_sigma), float(c.reacquire_q),
+                           float(c.reacquire_beta_sigma) ** 2)
         self._has_doppler = np.isfinite(self.sensors.sigma[:, meas.RADIAL_VELOCITY])
 
     # ---- public API -----------------------------------------------------------------------
@@ -399,7 +416,8 @@ class Tracker:
                 conv.sigma_m, self._near_root, float(self.config.process_noise_q),
                 *self._motion_args, np.ascontiguousarray(z), self.sensors.position_enu[srow],
                 self.sensors.sigma[srow], 4 if doppler.any() else 3, doppler, gate_limit,
-                tentative_limit, int(TrackStatus.CONFIRMED),
+                tentative_limit, int(TrackStatus.CONFIRMED), tab.last_hit_s, tab.miss_interval_s,
+                *self._inflation,
             )
             if contested:
                 ni, pj = self._assign(tab.status[near], d2, free, gate_limit, tentative_limit)
