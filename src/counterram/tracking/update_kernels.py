@@ -579,7 +579,7 @@ def update_and_judge(
     xp, Pp, near, ni, z, s, sigma, t, revisit, sensor_bit, uids,
     x_tab, P_tab, time_tab, hits, nis_sum, last_hit, miss_interval, sensor_mask, plot_uids,
     status, first_s, revisit_s, confirm_hits, confirm_looks, max_misses, max_coast_s,
-    max_position_sigma_m, ground_height_m, confirm_out, code_out,
+    max_position_sigma_m, ground_height_m, confirm_extra, confirm_out, code_out,
 ):
     """The rest of a plot group after its assignment, in one call: :func:`apply_updates` of
     the assigned near tracks ``ni`` (rows of xp/Pp, table rows ``near[ni]``), then the life
@@ -602,4 +602,4 @@ def update_and_judge(
     return codes_after_group(status, first_s, revisit_s, hits, last_hit, miss_interval, t,
                              confirm_hits, confirm_looks, max_misses, max_coast_s, near, sig,
                              height, height_sigma, max_position_sigma_m, ground_height_m,
-                             confirm_out, code_out)
+                             confirm_extra, confirm_out, code_out)
