@@ -14,10 +14,14 @@ probes.
 Scores (``counterram.metrics.tracks.evaluate_tracks``): confirmed tracks per round (1.0 is one
 track each; a break adds one), rounds never confirmed, false (spurious) and swapped tracks,
 position and velocity RMSE while a confirmed track follows its round, and the breaks by launch
-speed. ``--q-beta`` overrides the drag-scale drift rate (``TrackerConfig.process_noise_q_beta``)
-to compare a tuning against the default.
+speed and by cause (at a gap where the round went unseen for more than ``max_misses`` looks, or
+while it was seen). ``--q-beta`` overrides the drag-scale drift rate
+(``TrackerConfig.process_noise_q_beta``) to compare a tuning against the default; ``--config``
+compares any ``TrackerConfig`` settings, one variant per argument (``default``, or
+``name=value,name=value``), in the same run.
 
-Plain script: ``python benchmarks/bench_unknown_drag.py [--rounds N] [--seeds S] [--json]``.
+Plain script: ``python benchmarks/bench_unknown_drag.py [--rounds N] [--seeds S] [--json]``,
+e.g. ``--config default drag_shape_sigma=0,reacquire_q=0``.
 """
 
 from __future__ import annotations
@@ -113,9 +117,12 @@ def raid(n: int, seed: int, spread_s: float = 20.0) -> Flights:
     return Flights(t, x, speed, k)
 
 
-def looks(fl: Flights, seed: int) -> list[tuple[float, PlotBatch]]:
+def looks(
+    fl: Flights, seed: int, seen: list[np.ndarray] | None = None
+) -> list[tuple[float, PlotBatch]]:
     """One look a second: every round above 0.5° of elevation within 15 km detected with
-    probability Pd, measured with the radar's noise, plus Poisson clutter."""
+    probability Pd, measured with the radar's noise, plus Poisson clutter. ``seen``, when
+    given, receives the ids of the rounds detected at each look."""
     rng = np.random.default_rng(seed + 10_000)
     site = np.array(RADAR.position_enu)
     out = []
@@ -123,6 +130,8 @@ def looks(fl: Flights, seed: int) -> list[tuple[float, PlotBatch]]:
         ids, s = fl.states_at(float(t))
         z = meas.measure(s, site, 3) if ids.size else np.zeros((0, 3))
         keep = (rng.random(len(z)) < PD) & (z[:, 2] > np.deg2rad(0.5)) & (z[:, 0] < 15_000)
+        if seen is not None:
+            seen.append(ids[keep])
         z = z[keep] + rng.standard_normal((int(keep.sum()), 3)) * SIGMA
         nc = rng.poisson(CLUTTER_PER_LOOK)
         zc = np.column_stack([
@@ -140,10 +149,26 @@ def looks(fl: Flights, seed: int) -> list[tuple[float, PlotBatch]]:
     return out
 
 
+def unseen_gaps(seen: list[np.ndarray], n: int, looks_missed: int) -> np.ndarray:
+    """Per round, how many times it went more than ``looks_missed`` consecutive looks without a
+    plot between its first and last plot (out of coverage, or missed detections): a tracker
+    that deletes a track after that many misses breaks there whatever its model."""
+    hit = np.zeros((len(seen), n), bool)
+    for k, ids in enumerate(seen):
+        hit[k, ids] = True
+    gaps = np.zeros(n, np.int64)
+    for r in range(n):
+        k = np.flatnonzero(hit[:, r])
+        gaps[r] = int(np.count_nonzero(np.diff(k) - 1 > looks_missed))
+    return gaps
+
+
 def score(n: int, seed: int, config: TrackerConfig) -> dict:
     """Fly a raid, track it, score it."""
     fl = raid(n, seed)
-    batches = looks(fl, seed)
+    seen: list[np.ndarray] = []
+    batches = looks(fl, seed, seen)
+    gaps = unseen_gaps(seen, n, config.max_misses)
     tracker = Tracker([RADAR], config)
     log = TrackLog()
     t0 = time.perf_counter()
@@ -161,6 +186,8 @@ def score(n: int, seed: int, config: TrackerConfig) -> dict:
         "breaks": int(m.breaks.sum()),
         "breaks_fast": int(m.breaks[fast].sum()),
         "breaks_below_500": int(m.breaks[fl.speed_mps[m.round_id] < 500.0].sum()),
+        "unseen_gaps": int(gaps[m.round_id].sum()),
+        "breaks_while_seen": int(np.maximum(m.breaks - gaps[m.round_id], 0).sum()),
         "false_tracks": int(m.spurious_track_ids.size),
         "swapped_tracks": int(m.swapped_track_ids.size),
         "position_rmse_m": float(np.sqrt(np.nanmean(m.position_rmse_m**2))),
@@ -169,28 +196,52 @@ def score(n: int, seed: int, config: TrackerConfig) -> dict:
     }
 
 
+def _config(text: str) -> TrackerConfig:
+    """A ``TrackerConfig`` from ``default`` or ``name=value,name=value`` (numbers)."""
+    if text == "default":
+        return TrackerConfig()
+    fields = set(TrackerConfig.__dataclass_fields__)
+    changes = {}
+    for item in text.split(","):
+        name, _, value = item.partition("=")
+        if name not in fields or not value:
+            raise SystemExit(f"--config: {item!r} is not name=value with name one of the "
+                             f"TrackerConfig fields ({', '.join(sorted(fields))})")
+        changes[name] = type(getattr(TrackerConfig(), name))(float(value))
+    return replace(TrackerConfig(), **changes)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, nargs="+", default=[20, 100])
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--q-beta", type=float, nargs="+", default=[None],
                     help="drag-scale drift rates to compare (default: the tracker's own)")
+    ap.add_argument("--config", nargs="+", default=[],
+                    help="TrackerConfig variants to compare: 'default' or 'name=value,...'")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args()
+    variants = [
+        ("default" if q is None else f"process_noise_q_beta={q:g}",
+         TrackerConfig() if q is None else replace(TrackerConfig(), process_noise_q_beta=q))
+        for q in args.q_beta
+    ] if not args.config else [(text, _config(text)) for text in args.config]
     rows = []
-    for q in args.q_beta:
-        config = TrackerConfig() if q is None else replace(TrackerConfig(), process_noise_q_beta=q)
+    for label, config in variants:
         for n in args.rounds:
             runs = [score(n, seed, config) for seed in range(args.seeds)]
             total = sum(r["confirmed"] for r in runs)
             rows.append({
-                "q_beta": config.process_noise_q_beta, "rounds": n, "seeds": args.seeds,
+                "config": label, "q_beta": config.process_noise_q_beta, "rounds": n,
+                "seeds": args.seeds,
                 "tracks_per_round": sum(r["tracks_per_round"] * r["confirmed"] for r in runs)
                 / max(total, 1),
                 "unconfirmed": sum(r["rounds"] - r["confirmed"] for r in runs),
                 "breaks": sum(r["breaks"] for r in runs),
                 "breaks_fast": sum(r["breaks_fast"] for r in runs),
                 "breaks_below_500": sum(r["breaks_below_500"] for r in runs),
+                "unseen_gaps": sum(r["unseen_gaps"] for r in runs),
+                "breaks_while_seen": sum(r["breaks_while_seen"] for r in runs),
                 "false_tracks": sum(r["false_tracks"] for r in runs),
                 "swapped_tracks": sum(r["swapped_tracks"] for r in runs),
                 "position_rmse_m": float(np.mean([r["position_rmse_m"] for r in runs])),
@@ -200,14 +251,17 @@ def main() -> None:
     if args.json:
         print(json.dumps({"machine": platform.platform(), "rows": rows}, indent=1))
         return
-    print(f"{'q_beta':>7} {'rounds':>6} {'seeds':>5} {'trk/rnd':>7} {'unconf':>6} "
-          f"{'breaks':>6} {'>750':>5} {'<500':>5} {'false':>5} {'swaps':>5} {'pos m':>6} "
-          f"{'vel m/s':>7}")
+    width = max(len(r["config"]) for r in rows)
+    print("(gaps: a round unseen for more than max_misses looks; seen: breaks not at such a gap)")
+    print(f"{'config':<{width}} {'rounds':>6} {'seeds':>5} {'trk/rnd':>7} {'unconf':>6} "
+          f"{'breaks':>6} {'>750':>5} {'<500':>5} {'gaps':>5} {'seen':>5} {'false':>5} "
+          f"{'swaps':>5} {'pos m':>6} {'vel m/s':>7}")
     for r in rows:
-        print(f"{r['q_beta']:>7.0e} {r['rounds']:>6} {r['seeds']:>5} "
+        print(f"{r['config']:<{width}} {r['rounds']:>6} {r['seeds']:>5} "
               f"{r['tracks_per_round']:>7.3f} {r['unconfirmed']:>6} {r['breaks']:>6} "
               f"{r['breaks_fast']:>5} "
-              f"{r['breaks_below_500']:>5} {r['false_tracks']:>5} {r['swapped_tracks']:>5} "
+              f"{r['breaks_below_500']:>5} {r['unseen_gaps']:>5} {r['breaks_while_seen']:>5} "
+              f"{r['false_tracks']:>5} {r['swapped_tracks']:>5} "
               f"{r['position_rmse_m']:>6.1f} {r['velocity_rmse_mps']:>7.2f}")
 
 

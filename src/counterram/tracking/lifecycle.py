@@ -71,6 +71,7 @@ def _empty(dim: int, uid_slots: int) -> dict[str, np.ndarray]:
         "sensor_mask": np.zeros(0, dtype=np.int64),
         "nis_sum": np.zeros(0),
         "plot_uids": np.zeros((0, uid_slots), dtype=np.int64),
+        "confirm_extra": np.zeros(0, dtype=np.int64),
     }
 
 
@@ -87,7 +88,9 @@ class TrackTable:
     slower one still may), ``sensor_mask`` a bit per sensor-table row that has updated it,
     ``nis_sum`` the sum of its updates' normalised innovations squared, and ``plot_uids`` the
     tracker's sequence numbers of its first ``uid_slots`` plots (−1 where unused), which tell
-    competing tentative tracks that share a plot.
+    competing tentative tracks that share a plot, and ``confirm_extra`` the plots and looks a
+    tentative track needs beyond M-of-N (a track that would confirm among close neighbours,
+    where a track stitched from several rounds is possible, waits for more evidence).
 
     The columns are views of the first rows of buffers with room to grow (doubling), so that
     starting a track costs its own rows, not a copy of the whole table; the views change at
@@ -110,6 +113,7 @@ class TrackTable:
     sensor_mask: np.ndarray = field(init=False)
     nis_sum: np.ndarray = field(init=False)
     plot_uids: np.ndarray = field(init=False)
+    confirm_extra: np.ndarray = field(init=False)
     next_id: int = 1
     _store: dict[str, np.ndarray] = field(init=False, repr=False)
     _n: int = field(init=False, default=0, repr=False)
@@ -163,6 +167,7 @@ class TrackTable:
             "sensor_mask": np.asarray(sensor_mask, dtype=np.int64),
             "nis_sum": np.zeros(n),
             "plot_uids": uids,
+            "confirm_extra": np.zeros(n, dtype=np.int64),
         }
         end = self._n + n
         if end > self._store["track_id"].shape[0]:
@@ -211,13 +216,14 @@ def reason_names(code: np.ndarray) -> np.ndarray:
 def _code(
     status, first_s, revisit_s, hits, last_hit_s, miss_interval_s, now, confirm_hits,
     confirm_looks, max_misses, max_coast_s, position_sigma_m, height_m, height_sigma_m,
-    max_position_sigma_m, ground_height_m,
+    max_position_sigma_m, ground_height_m, extra,
 ):
-    """(confirm, reason code) of one track under the rules of :func:`lifecycle_codes`."""
+    """(confirm, reason code) of one track under the rules of :func:`lifecycle_codes`, with
+    ``extra`` more plots and looks for its confirmation (M + extra of N + extra)."""
     tentative = status == TENTATIVE
     # look k of a track is at first_s + (k − 1) revisit_s; half a revisit of slack for jitter
-    in_time = (now - first_s) / revisit_s + 1.0 <= confirm_looks + 0.5
-    confirm = tentative and hits >= confirm_hits and in_time
+    in_time = (now - first_s) / revisit_s + 1.0 <= confirm_looks + extra + 0.5
+    confirm = tentative and hits >= confirm_hits + extra and in_time
     since_hit = now - last_hit_s
     missed = (status == CONFIRMED or confirm) and since_hit > (max_misses + 0.5) * miss_interval_s
     # later rules take precedence: the last that applies names the reason
@@ -239,7 +245,7 @@ def _code(
 def _codes(
     status, first_s, revisit_s, hits, last_hit_s, miss_interval_s, now_s, confirm_hits,
     confirm_looks, max_misses, max_coast_s, position_sigma_m, height_m, height_sigma_m,
-    max_position_sigma_m, ground_height_m, confirm_out, code_out,
+    max_position_sigma_m, ground_height_m, confirm_extra, confirm_out, code_out,
 ):
     """:func:`_code` of every row (compiled: the tracker judges its tracks after every plot
     group)."""
@@ -248,7 +254,7 @@ def _codes(
             status[i], first_s[i], revisit_s[i], hits[i], last_hit_s[i], miss_interval_s[i],
             now_s[i], confirm_hits, confirm_looks, max_misses, max_coast_s,
             position_sigma_m[i], height_m[i], height_sigma_m[i], max_position_sigma_m,
-            ground_height_m,
+            ground_height_m, confirm_extra[i],
         )
 
 
@@ -256,7 +262,7 @@ def _codes(
 def codes_after_group(
     status, first_s, revisit_s, hits, last_hit_s, miss_interval_s, now, confirm_hits,
     confirm_looks, max_misses, max_coast_s, rows, position_sigma_m, height_m, height_sigma_m,
-    max_position_sigma_m, ground_height_m, confirm_out, code_out,
+    max_position_sigma_m, ground_height_m, confirm_extra, confirm_out, code_out,
 ):
     """The life cycle at time ``now`` after a plot group: the table's ``rows`` (the tracks near
     the group, with their spread, height and height sigma at ``now``) are judged on every rule;
@@ -278,7 +284,7 @@ def codes_after_group(
         c, code = _code(
             status[i], first_s[i], revisit_s[i], hits[i], last_hit_s[i], miss_interval_s[i],
             now, confirm_hits, confirm_looks, max_misses, max_coast_s, sig[i], h[i], hs[i],
-            max_position_sigma_m, ground_height_m,
+            max_position_sigma_m, ground_height_m, confirm_extra[i],
         )
         confirm_out[i] = c and judged[i]
         code_out[i] = code
@@ -316,7 +322,7 @@ def lifecycle_codes(
         table.status, table.first_s, table.revisit_s, table.hits, table.last_hit_s,
         table.miss_interval_s, now, int(confirm_hits), float(confirm_looks), float(max_misses),
         float(max_coast_s), rows(position_sigma_m), rows(height_m), rows(height_sigma_m),
-        float(max_position_sigma_m), float(ground_height_m), confirm, code,
+        float(max_position_sigma_m), float(ground_height_m), table.confirm_extra, confirm, code,
     )
     return confirm, code
 

@@ -154,6 +154,18 @@ class TrackerConfig:
     ``revisit_s`` is the expected time between looks of a sensor (``sensor_revisit_s`` overrides
     it per ``sensor_id``); it sets the M-of-N look clock and the miss count. A confirmed track is
     deleted after ``max_misses`` looks without a plot.
+
+    Rounds outside the catalogue: ``drag_shape_sigma`` scales the drag-shape process noise on
+    the log drag scale (the reference curve's own change of ln Cd over each prediction, so
+    zero where the curve is flat); a confirmed track that has missed a look is predicted with
+    ``reacquire_q`` (m²/s³) more white acceleration and ``reacquire_beta_sigma`` more spread
+    on the drag scale, so that it re-acquires its own plots (see docs/tracking.md).
+
+    Salvos: a tentative track that would confirm with another track within ``crowded_looks``
+    looks' displacement (the faster speed × the track's look interval) needs
+    ``crowded_confirm_extra`` more plots and looks (M + 1 of N + 1 by default): among rounds
+    spaced like their motion per look, a track stitched from several rounds fits as well as a
+    round's own for a few looks.
     """
 
     gate_probability: float = 0.999
@@ -173,6 +185,11 @@ class TrackerConfig:
     process_noise_q_beta: float = 1e-3
     max_step_s: float = 1.0
     duplicate_probability: float = 0.99
+    drag_shape_sigma: float = 1.0
+    reacquire_q: float = 50.0
+    reacquire_beta_sigma: float = 0.3
+    crowded_confirm_extra: int = 1
+    crowded_looks: float = 1.5
 
     def __post_init__(self) -> None:
         if not 0.0 < self.gate_probability < 1.0:
@@ -191,6 +208,9 @@ class TrackerConfig:
                 "TrackerConfig: need 2 <= confirm_hits (M) <= confirm_looks (N), got "
                 f"M={self.confirm_hits}, N={self.confirm_looks}"
             )
+        if self.crowded_confirm_extra < 0:
+            raise ValueError("TrackerConfig.crowded_confirm_extra must be >= 0, got "
+                             f"{self.crowded_confirm_extra}")
         if self.max_misses < 1:
             raise ValueError(f"TrackerConfig.max_misses must be >= 1, got {self.max_misses}")
         for name in (
@@ -202,6 +222,12 @@ class TrackerConfig:
             "process_noise_q",
         ):
             _positive(name, getattr(self, name))
+        for name in ("drag_shape_sigma", "reacquire_q", "reacquire_beta_sigma", "crowded_looks"):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value >= 0):
+                raise ValueError(
+                    f"TrackerConfig.{name} must be a finite number >= 0, got {value!r}"
+                )
         if self.late_tolerance_s < 0:
             raise ValueError("TrackerConfig.late_tolerance_s must be >= 0")
         for sid, rev in self.sensor_revisit_s.items():
@@ -323,6 +349,8 @@ class Tracker:
         self._motion_args = self.motion.kernel_args()
         if self._motion_args[1].size != 1:
             raise ValueError("Tracker: the motion model must have one area-to-mass ratio")
+        self._inflation = (float(c.drag_shape_sigma), float(c.reacquire_q),
+                           float(c.reacquire_beta_sigma) ** 2)
         self._has_doppler = np.isfinite(self.sensors.sigma[:, meas.RADIAL_VELOCITY])
 
     # ---- public API -----------------------------------------------------------------------
@@ -399,7 +427,8 @@ class Tracker:
                 conv.sigma_m, self._near_root, float(self.config.process_noise_q),
                 *self._motion_args, np.ascontiguousarray(z), self.sensors.position_enu[srow],
                 self.sensors.sigma[srow], 4 if doppler.any() else 3, doppler, gate_limit,
-                tentative_limit, int(TrackStatus.CONFIRMED),
+                tentative_limit, int(TrackStatus.CONFIRMED), tab.last_hit_s, tab.miss_interval_s,
+                *self._inflation,
             )
             if contested:
                 ni, pj = self._assign(tab.status[near], d2, free, gate_limit, tentative_limit)
@@ -413,7 +442,7 @@ class Tracker:
                 tab.miss_interval_s, tab.sensor_mask, tab.plot_uids, tab.status, tab.first_s,
                 tab.revisit_s, int(c.confirm_hits), float(c.confirm_looks), float(c.max_misses),
                 float(c.max_coast_s), float(c.max_position_sigma_m), float(c.ground_height_m),
-                confirm, code,
+                tab.confirm_extra, confirm, code,
             )
             if ni.size:
                 self._plot_track[rows_in[pj]] = tab.track_id[near[ni]]
@@ -487,7 +516,8 @@ class Tracker:
                 tab.miss_interval_s, t, int(c.confirm_hits), float(c.confirm_looks),
                 float(c.max_misses), float(c.max_coast_s), rows, sig,
                 np.ascontiguousarray(x_now[:, 2]), np.sqrt(P_now[:, 2, 2]),
-                float(c.max_position_sigma_m), float(c.ground_height_m), confirm, code,
+                float(c.max_position_sigma_m), float(c.ground_height_m), tab.confirm_extra,
+                confirm, code,
             ):
                 return
         self._apply_lifecycle(t, x_now, P_now, rows, confirm, code)
@@ -508,7 +538,7 @@ class Tracker:
                 P_now = np.zeros((n, *Ps.shape[1:]))
                 x_now[:, 2] = np.nan
                 x_now[rows], P_now[rows] = xs, Ps
-            new = self._resolve_confirmations(new, x_now, P_now, code)
+            new = self._resolve_confirmations(t, new, x_now, P_now, code)
             tab.status[new] = TrackStatus.CONFIRMED
             tab.confirmed_s[new] = t
             self.counters["tracks_confirmed"] += int(new.size)
@@ -525,10 +555,12 @@ class Tracker:
             tab.keep(code == 0)
 
     def _resolve_confirmations(
-        self, new: np.ndarray, x_now: np.ndarray, P_now: np.ndarray, code: np.ndarray
+        self, t: float, new: np.ndarray, x_now: np.ndarray, P_now: np.ndarray, code: np.ndarray
     ) -> np.ndarray:
-        """Rows of ``new`` that really confirm; marks conflicts and duplicates in ``code``."""
+        """Rows of ``new`` that really confirm; marks conflicts and duplicates in ``code`` and
+        holds back crowded ones (:meth:`_crowded`) for more plots."""
         tab = self.tracks
+        new = self._hold_crowded(t, new, x_now, code)
         updates = np.maximum(tab.hits[new] - 2, 1)
         new = new[np.argsort(tab.nis_sum[new] / updates, kind="stable")]
         taken: list[int] = []
@@ -557,6 +589,41 @@ class Tracker:
             rivals[kept] = False
             code[rivals & (code == 0)] = _CONFLICT
         return kept
+
+    def _hold_crowded(
+        self, t: float, new: np.ndarray, x_now: np.ndarray, code: np.ndarray
+    ) -> np.ndarray:
+        """``new`` less the tracks that would confirm at ``t`` among close neighbours for the
+        first time: those get ``crowded_confirm_extra`` more plots and looks to confirm.
+
+        Why: rounds spaced along a line by about their displacement per look (a parallel sheaf
+        from one launcher, 0.5 s apart, seen every 0.5–2 s) let a "diagonal" track — round a at
+        one look, round b at the next — fit as well as a round's own for three plots; a fourth
+        tells them apart (the stitched track's apparent gravity and drag are wrong). Isolated
+        rounds are not delayed. A neighbour is any other live track not sharing a plot with the
+        candidate, carried to ``t`` at its own velocity, closer than ``crowded_looks`` × the
+        faster of the two speeds × the candidate's look interval (the slower of its two
+        sensors': a stitched track can be nearly still, the rounds it is made of are not)."""
+        c = self.config
+        tab = self.tracks
+        held = new[tab.confirm_extra[new] == 0] if c.crowded_confirm_extra else new[:0]
+        if held.size == 0 or len(tab) < 2:
+            return new
+        p_all = tab.x[:, :3] + tab.x[:, 3:6] * (t - tab.time_s)[:, None]
+        crowded = np.zeros(held.size, dtype=bool)
+        for k, i in enumerate(held.tolist()):  # a handful of rows per confirmation
+            here = x_now[i, :3] if np.isfinite(x_now[i, 2]) else p_all[i]
+            look = max(tab.revisit_s[i], tab.miss_interval_s[i])
+            speed = np.maximum(np.linalg.norm(tab.x[:, 3:6], axis=1), np.linalg.norm(tab.x[i, 3:6]))
+            reach = c.crowded_looks * speed * look
+            mine = tab.plot_uids[i][tab.plot_uids[i] >= 0]
+            near = (np.linalg.norm(p_all - here, axis=1) < reach) & (code == 0)
+            near &= ~np.isin(tab.plot_uids, mine).any(axis=1)  # not its own rivals
+            near[i] = False
+            crowded[k] = near.any()
+        hold = held[crowded]
+        tab.confirm_extra[hold] = c.crowded_confirm_extra
+        return np.setdiff1d(new, hold) if hold.size else new
 
     def _initiate(
         self,

@@ -25,7 +25,19 @@ import math
 import numba as nb
 import numpy as np
 
-from counterram.tracking.kernels import MODE_COVARIANCE, acceleration, propagate
+from counterram.tracking.kernels import (
+    AIR_D_SOUND,
+    AIR_D_WIND,
+    AIR_SOUND,
+    AIR_WIND,
+    DRAG_CD,
+    DRAG_D_CD,
+    MODE_COVARIANCE,
+    _cell,
+    _hermite,
+    acceleration,
+    propagate,
+)
 from counterram.tracking.lifecycle import codes_after_group
 
 _TWO_PI = 2.0 * math.pi
@@ -255,11 +267,13 @@ def ekf_update(x, P, z, s, sigma, x_out, P_out, y_out, S_out, nis_out):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def near_tracks(x, P, dt, a, q, p_plot, sig_plot, root, out):
+def near_tracks(x, P, dt, a, q, p_plot, sig_plot, root, out, q_extra=None, beta_extra=None):
     """Which of N tracks can pass the gate of at least one of M plots: a cheap, conservative
     screen so that only those are predicted, gated and updated. out (N,) True where
     |p + v dt + a dt²/2 − p_plot| ≤ root (σ_track + σ_plot) + 50 m + |a| dt², with
-    σ_track = √tr P_pp + |dt| √tr P_vv + √(q |dt|³); non-finite rows are kept.
+    σ_track = √tr P_pp + |dt| √tr P_vv + √(q |dt|³); non-finite rows are kept. With the
+    per-row inflation of :func:`prior_inflation` (``q_extra``, ``beta_extra`` (N,)), σ_track
+    also holds √(q_extra |dt|³) and the drag scale's part, |a_drag| dt²/2 √(P_ββ + beta_extra).
 
     Why it is conservative: a pair passes the χ² gate γ = root² only if the position
     innovation e (ENU) satisfies eᵀ (P_pos + C)⁻¹ e ≤ γ (the position part of the gated
@@ -286,6 +300,11 @@ def near_tracks(x, P, dt, a, q, p_plot, sig_plot, root, out):
         sig = (math.sqrt(P[i, 0, 0] + P[i, 1, 1] + P[i, 2, 2])
                + at * math.sqrt(P[i, 3, 3] + P[i, 4, 4] + P[i, 5, 5])
                + math.sqrt(q * at * at * at))
+        if q_extra is not None:
+            drag_a = math.sqrt(a[i, 0] ** 2 + a[i, 1] ** 2 + (a[i, 2] + 9.80665) ** 2)
+            sig += math.sqrt(q_extra[i] * at * at * at)
+            if x.shape[1] == 7:
+                sig += drag_a * 0.5 * t * t * math.sqrt(P[i, 6, 6] + beta_extra[i])
         margin = 50.0 + math.sqrt(a[i, 0] ** 2 + a[i, 1] ** 2 + a[i, 2] ** 2) * t * t
         hit = False
         for j in range(p_plot.shape[0]):
@@ -294,6 +313,83 @@ def near_tracks(x, P, dt, a, q, p_plot, sig_plot, root, out):
                 hit = True
                 break
         out[i] = hit
+
+
+@nb.njit(cache=True, error_model="numpy")
+def log_drag_change(x, a, dt, air, z0, dz, drag, mach_step):
+    """ln Cd(M + Ṁ dt) − ln Cd(M) of the reference drag curve along a track's prediction over
+    ``dt``: M the Mach number of the air-relative velocity of state ``x``, Ṁ = ŵ·a / c from its
+    acceleration ``a`` (3,) (the change of the speed of sound over one look is neglected).
+
+    Why: the drag scale β a track estimates is the ratio of the round's drag to the reference
+    curve's, and it stays constant only where the round's Cd(M) has the reference's shape. How
+    much the ratio can move over an interval is bounded by how much the reference itself moves
+    (a round whose Cd is flat across Mach 1 sees the fitted scale move by the reference's whole
+    transonic change); this is that change, the scale of the drag-shape process noise."""
+    i, t, out = _cell(x[2], z0, dz, air.shape[0])
+    c_s = _hermite(air, i, t, dz, out, AIR_SOUND, AIR_D_SOUND)[0]
+    wx = x[3] - _hermite(air, i, t, dz, out, AIR_WIND, AIR_D_WIND)[0]
+    wy = x[4] - _hermite(air, i, t, dz, out, AIR_WIND + 1, AIR_D_WIND + 1)[0]
+    wz = x[5] - _hermite(air, i, t, dz, out, AIR_WIND + 2, AIR_D_WIND + 2)[0]
+    speed = math.sqrt(wx * wx + wy * wy + wz * wz)
+    if not (speed > 0.0 and c_s > 0.0):
+        return 0.0
+    mach = speed / c_s
+    mach_rate = (wx * a[0] + wy * a[1] + wz * a[2]) / (speed * c_s)
+    j, tm, outm = _cell(mach, 0.0, mach_step, drag.shape[0])
+    cd0 = _hermite(drag, j, tm, mach_step, outm, DRAG_CD, DRAG_D_CD)[0]
+    j, tm, outm = _cell(max(mach + mach_rate * dt, 0.0), 0.0, mach_step, drag.shape[0])
+    cd1 = _hermite(drag, j, tm, mach_step, outm, DRAG_CD, DRAG_D_CD)[0]
+    if not (cd0 > 0.0 and cd1 > 0.0):
+        return 0.0
+    return math.log(cd1 / cd0)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def prior_inflation(
+    x, a, dt, status, last_hit, miss_interval, t, confirmed_code, shape_sigma, reacquire_q,
+    reacquire_beta_var, air, z0, dz, drag, mach_step, q_out, beta_out,
+):
+    """Per-track additions to the process noise of a prediction over ``dt`` (N,), the two
+    answers to a round that is no catalogue munition:
+
+    * the drag-shape noise, always: a variance (``shape_sigma`` × :func:`log_drag_change`)² on
+      the log drag scale β, added before the prediction so that it reaches the predicted
+      position and velocity (zero where the reference curve is flat, large across Mach 1);
+    * re-acquisition, for a confirmed track that has missed at least one look (more than 1.5
+      look intervals since its last plot): ``reacquire_q`` (m²/s³) of white acceleration on top
+      of the model's and ``reacquire_beta_var`` on β, so that its gate widens to where its
+      round's plots went instead of the track being deleted and a new one started beside it.
+
+    Writes the white-acceleration density q_out (N,) and the β variance beta_out (N,)."""
+    n, d = x.shape
+    for i in range(n):
+        b = 0.0
+        if d == 7 and shape_sigma > 0.0:
+            b = shape_sigma * log_drag_change(x[i], a[i], dt[i], air, z0, dz, drag, mach_step)
+            b = b * b if math.isfinite(b) else 0.0
+        qe = 0.0
+        if status[i] == confirmed_code and t - last_hit[i] > 1.5 * miss_interval[i]:
+            qe = reacquire_q
+            if d == 7:
+                b += reacquire_beta_var
+        q_out[i] = qe
+        beta_out[i] = b
+
+
+@nb.njit(cache=True, error_model="numpy")
+def add_white_acceleration(P, dt, q):
+    """P (N, d, d) += discretised white acceleration of density q (N,) over dt (N,) on [p, v]
+    (the model's own Q, added the same way after the prediction)."""
+    for i in range(P.shape[0]):
+        if q[i] == 0.0:
+            continue
+        ad = abs(dt[i])
+        for c in range(3):
+            P[i, c, c] += q[i] * ad**3 / 3.0
+            P[i, c, c + 3] += q[i] * dt[i] ** 2 / 2.0
+            P[i, c + 3, c] += q[i] * dt[i] ** 2 / 2.0
+            P[i, c + 3, c + 3] += q[i] * ad
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -329,6 +425,7 @@ def screen_predict_gate(
     x, P, time_s, status, t, p_plot, sig_plot, root, q_screen,
     max_step, aom, thrust, g, air, z0, dz, drag, mach_step, q, q_beta,
     z, s, sigma, m, doppler, gate_limit, tentative_limit, confirmed_code,
+    last_hit, miss_interval, shape_sigma, reacquire_q, reacquire_beta_var,
 ):
     """One plot group against the track table, up to the assignment.
 
@@ -347,13 +444,19 @@ def screen_predict_gate(
         dt[i] = t - time_s[i]
     a = np.empty((n, 3))
     acceleration(x, aom, thrust, g, air, z0, dz, drag, mach_step, False, a, np.zeros((0, 3, d)))
+    q_extra = np.empty(n)
+    beta_extra = np.empty(n)
+    prior_inflation(x, a, dt, status, last_hit, miss_interval, t, confirmed_code, shape_sigma,
+                    reacquire_q, reacquire_beta_var, air, z0, dz, drag, mach_step, q_extra,
+                    beta_extra)
     near = np.empty(n, dtype=np.bool_)
-    near_tracks(x, P, dt, a, q_screen, p_plot, sig_plot, root, near)
+    near_tracks(x, P, dt, a, q_screen, p_plot, sig_plot, root, near, q_extra, beta_extra)
     idx = np.flatnonzero(near)
     k = idx.size
     xn = np.empty((k, d))
     Pn = np.empty((k, d, d))
     dtn = np.empty(k)
+    qn = np.empty(k)
     aom_n = aom if aom.shape[0] == 1 else np.empty(k)
     for j in range(k):
         r = idx[j]
@@ -361,7 +464,10 @@ def screen_predict_gate(
             xn[j, a_] = x[r, a_]
             for b_ in range(d):
                 Pn[j, a_, b_] = P[r, a_, b_]
+        if d == 7:
+            Pn[j, 6, 6] += beta_extra[r]
         dtn[j] = dt[r]
+        qn[j] = q_extra[r]
         if aom.shape[0] != 1:
             aom_n[j] = aom[r]
     xp = np.empty((k, d))
@@ -375,6 +481,7 @@ def screen_predict_gate(
         return idx, xp, Pp, d2, pairs_r, pairs_c, False
     propagate(xn, dtn, max_step, aom_n, thrust, g, air, z0, dz, drag, mach_step, MODE_COVARIANCE,
               Pn, q, q_beta, xp, F, Pp)
+    add_white_acceleration(Pp, dtn, qn)
     gate_distances(xp, Pp, z, s, sigma, m, doppler, d2)
     free = np.ones(mz, dtype=np.bool_)
     confirmed = np.empty(k, dtype=np.bool_)
@@ -472,7 +579,7 @@ def update_and_judge(
     xp, Pp, near, ni, z, s, sigma, t, revisit, sensor_bit, uids,
     x_tab, P_tab, time_tab, hits, nis_sum, last_hit, miss_interval, sensor_mask, plot_uids,
     status, first_s, revisit_s, confirm_hits, confirm_looks, max_misses, max_coast_s,
-    max_position_sigma_m, ground_height_m, confirm_out, code_out,
+    max_position_sigma_m, ground_height_m, confirm_extra, confirm_out, code_out,
 ):
     """The rest of a plot group after its assignment, in one call: :func:`apply_updates` of
     the assigned near tracks ``ni`` (rows of xp/Pp, table rows ``near[ni]``), then the life
@@ -495,4 +602,4 @@ def update_and_judge(
     return codes_after_group(status, first_s, revisit_s, hits, last_hit, miss_interval, t,
                              confirm_hits, confirm_looks, max_misses, max_coast_s, near, sig,
                              height, height_sigma, max_position_sigma_m, ground_height_m,
-                             confirm_out, code_out)
+                             confirm_extra, confirm_out, code_out)
