@@ -14,7 +14,8 @@ threshold and release hold (``WarnerSettings``), and prints, per setting, over a
   counts from that detection, so a round never borrows another's warning.
 
     python benchmarks/warning_tradeoff.py [--scenario baghdad-embassy] [--seeds 32]
-        [--threshold 0.01 0.05] [--release 0 0.001] [--hold 2] [--workers 2] [--json]
+        [--threshold 0.01 0.05] [--release 0 0.001] [--hold 2]
+        [--settle-sigma 200] [--settle-max 0 1 2] [--workers 2] [--json]
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 
 
-def one_run(scenario: str, seed: int, threshold: float, release: float, hold: float) -> dict:
+def one_run(scenario: str, seed: int, threshold: float, release: float, hold: float,
+            settle_sigma: float = 0.0, settle_max: float = 0.0) -> dict:
     """One seeded run with the given warner settings; its warning figures."""
     import numba
 
@@ -46,7 +48,8 @@ def one_run(scenario: str, seed: int, threshold: float, release: float, hold: fl
     sc = load_scenario(scenario)
     step = SensorRoster.from_scenario(resolve(sc)).default_step_s
     cfg = EngineConfig(step_s=step, warner=WarnerSettings(
-        threshold=threshold, release_threshold=release, release_hold_s=hold))
+        threshold=threshold, release_threshold=release, release_hold_s=hold,
+        settle_sigma_m=settle_sigma, settle_max_s=settle_max))
     res = simulate(sc, seed=seed, config=cfg)
     truth = res.truth
     first = res.first_detection_s()
@@ -111,21 +114,27 @@ def main() -> None:
     ap.add_argument("--threshold", type=float, nargs="+", default=[0.01])
     ap.add_argument("--release", type=float, nargs="+", default=[0.0, 0.001])
     ap.add_argument("--hold", type=float, nargs="+", default=[2.0])
+    ap.add_argument("--settle-sigma", type=float, nargs="+", default=[0.0],
+                    help="WarnerSettings.settle_sigma_m values (m)")
+    ap.add_argument("--settle-max", type=float, nargs="+", default=[0.0],
+                    help="WarnerSettings.settle_max_s values (s; 0: no settling)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
-    settings = [s for s in itertools.product(a.threshold, a.release, a.hold) if s[1] < s[0]]
+    settings = [s for s in itertools.product(a.threshold, a.release, a.hold, a.settle_sigma,
+                                             a.settle_max) if s[1] < s[0]]
     jobs = [(a.scenario, a.first_seed + k, *s) for s in settings for k in range(a.seeds)]
     with ProcessPoolExecutor(a.workers) as pool:
         runs = list(pool.map(one_run, *zip(*jobs, strict=True)))
     rows = []
-    for i, (thr, rel, hold) in enumerate(settings):
+    for i, (thr, rel, hold, sig, smax) in enumerate(settings):
         rs = runs[i * a.seeds:(i + 1) * a.seeds]
         ratios = [x for r in rs for x in r["ratios"]]
         issued = sum(r["issued"] for r in rs)
         false = sum(r["false"] for r in rs)
         rows.append({
             "threshold": thr, "release_threshold": rel, "release_hold_s": hold,
+            "settle_sigma_m": sig, "settle_max_s": smax,
             "seeds": a.seeds, "warnings": issued, "false_warnings": false,
             "false_share": false / issued if issued else None,
             "false_share_ci95": wilson(false, issued),
@@ -140,11 +149,15 @@ def main() -> None:
         print(json.dumps({"scenario": a.scenario, "rows": rows}, indent=1))
         return
     print(f"{a.scenario}, {a.seeds} seeds from {a.first_seed}")
-    print(f"{'issue':>7}{'release':>9}{'hold s':>7}{'warnings':>10}{'false':>7}{'share':>7}"
+    print(f"{'issue':>7}{'release':>9}{'hold s':>7}{'settle':>11}{'warnings':>10}"
+          f"{'false':>7}{'share':>7}"
           f"{'95 % CI':>14}{'shelter zone-s':>16}{'person-s':>12}{'in zone':>9}{'warned':>8}"
           f"{'w/a p50':>9}{'w/a p10':>9}")
     for r in rows:
+        settle = (f"{r['settle_sigma_m']:g}m/{r['settle_max_s']:g}s" if r['settle_max_s']
+                  else "off")
         print(f"{r['threshold']:>7g}{r['release_threshold']:>9g}{r['release_hold_s']:>7g}"
+              f"{settle:>11}"
               f"{r['warnings']:>10}{r['false_warnings']:>7}{r['false_share']:>7.0%}"
               f"{_ci(r['false_share_ci95']):>14}"
               f"{r['needless_shelter_zone_s']:>16.0f}{r['needless_shelter_person_s']:>12.3g}"

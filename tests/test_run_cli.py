@@ -74,11 +74,15 @@ def test_summary_has_every_key_with_sane_values(default_run: Path) -> None:
     assert s["poi_cep_m"] > 0 and s["poo_cep_m"] > 0
     assert s["expected_casualties"] >= 0
     assert 0 < s["engine_latency_ms"]["p50"] <= s["engine_latency_ms"]["p99"]
-    # the default seed has false warnings in districts of ~10⁴ people each, tens of seconds long
-    # (docs/warning.md); no zone holds more than the 113,250 people of east-bank
-    assert s["false_warnings"] > 0
-    assert 1e4 * 10 * s["false_warnings"] < s["needless_shelter_person_s"] < (
-        113_250 * s["false_warnings"] * s["warning_time_s"]["median"] * 10)
+    # false warnings are a small share at the default settings (docs/warning.md: 12 % over 32
+    # seeds); each lies in a district of ~10⁴ people, tens of seconds long, and no zone holds
+    # more than the 113,250 people of east-bank; none, no needless shelter
+    assert s["false_warnings"] <= 0.25 * s["warnings_issued"]
+    if s["false_warnings"]:
+        assert 1e4 * 10 * s["false_warnings"] < s["needless_shelter_person_s"] < (
+            113_250 * s["false_warnings"] * s["warning_time_s"]["median"] * 10)
+    else:
+        assert s["needless_shelter_person_s"] == 0
     assert 1_000 < s["people_warned_per_round_in_zone"] < 5 * 113_250
 
 
