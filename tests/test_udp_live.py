@@ -161,7 +161,8 @@ def _received_per_round(jsonl: Path, fraction: float) -> Counter[int]:
 
 def test_jsonl_feed_with_10_percent_dropped_still_warns(live_files, tmp_path) -> None:
     """The wall-clock engine on a feed losing 10 % of its datagrams: it runs to the end,
-    counts exactly the datagrams lost (the lines' ``seq``), and warns as before."""
+    counts exactly the datagrams lost (the lines' ``seq``), warns every zone the whole feed
+    warns and every in-zone round in time."""
     start = time.monotonic()
     events, stdout, sent = _live(live_files, tmp_path / "lossy", "jsonl", "--drop", "0.1",
                                  engine_args=REALTIME)
@@ -177,9 +178,11 @@ def test_jsonl_feed_with_10_percent_dropped_still_warns(live_files, tmp_path) ->
     assert not [e for e in events if e["kind"] == "plot_rejected"]
     received = _received_per_round(live_files["jsonl"], 0.1)
     assert all(received[r] >= 4 for r in received if r >= 0)  # every round still seen enough
+    # every zone the whole feed warns is warned; with a tenth of the plots gone a track's
+    # prediction may still be wide when settling's wait ends, and warn a neighbouring zone too
     ref = live_files["events"]
-    assert _content(events)["warnings"].keys() == _content(ref)["warnings"].keys()
-    assert _content(events)["all_clear"].keys() == _content(ref)["all_clear"].keys()
+    assert _content(ref)["warnings"].keys() <= _content(events)["warnings"].keys()
+    assert _content(events)["warnings"].keys() == _content(events)["all_clear"].keys()
     in_zones, warned = _warned_in_time(events, live_files["scenario"])
     assert in_zones > 0 and warned == in_zones
     print(f"live jsonl, 10 % dropped: {time.monotonic() - start:.1f} s; sender: {sent.strip()}")
